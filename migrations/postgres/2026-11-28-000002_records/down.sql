@@ -1,0 +1,4 @@
+DROP TABLE idempotency_keys;
+DROP TABLE submissions;
+DROP TABLE record_versions;
+DROP TABLE records;

@@ -1,0 +1,256 @@
+//! The HTTP API: actix-web routes per resource, the auth extractor, problem+json errors and the
+//! OpenAPI document. The only part of penex that knows HTTP.
+//!
+//! Every route is registered through utoipa-actix-web, so none can escape the spec; the
+//! contract tests compare the served spec with `openapi/openapi.json`.
+
+pub mod auth;
+pub mod problem;
+pub mod state;
+pub mod system;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{App, HttpRequest, HttpResponse, web};
+use problem::{ApiError, REQUEST_ID};
+use state::AppState;
+use std::sync::Arc;
+use tracing::Instrument;
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// The static part of the OpenAPI document; paths come from the registered routes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "penex — Yangtze River Delta penalty exchange",
+        description = "Member units push administrative penalty records (双公示); penex \
+                       normalizes, deduplicates, evaluates joint-discipline rules and publishes \
+                       signed flag events. Authentication: mutual TLS with a client certificate \
+                       issued for your unit or role; analysts may use a bearer API key. Errors \
+                       are RFC 9457 problem+json.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    modifiers(&SecuritySchemes),
+    components(schemas(problem::Problem, problem::ProblemFieldError)),
+    tags(
+        (name = "system", description = "Health and identity"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "mtls",
+            SecurityScheme::MutualTls {
+                description: Some(
+                    "A client certificate issued by your party's CA (units) or by the \
+                     exchange CA (integrators, analysts, operators)."
+                        .into(),
+                ),
+                deprecated: None,
+                extensions: None,
+            },
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Analyst API key (`penex apikey create`)."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Registers every API route.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(system::get_healthz)
+        .service(system::get_readyz)
+        .service(system::get_whoami);
+}
+
+/// The OpenAPI document generated from the registered routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    api
+}
+
+/// The OpenAPI document as the pretty JSON committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut s = openapi().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Path templates of the spec with their methods, for 404-versus-405 answers.
+#[derive(Debug, Default)]
+pub struct RouteTable(Vec<(Vec<String>, Vec<String>)>);
+
+impl RouteTable {
+    /// Builds the table from a spec.
+    pub fn from_spec(api: &utoipa::openapi::OpenApi) -> Self {
+        let value = serde_json::to_value(&api.paths).unwrap_or_default();
+        let mut table = Vec::new();
+        if let Some(paths) = value
+            .get("paths")
+            .and_then(|p| p.as_object())
+            .or(value.as_object())
+        {
+            for (path, item) in paths {
+                let methods = item
+                    .as_object()
+                    .map(|m| {
+                        m.keys()
+                            .filter(|k| {
+                                matches!(
+                                    k.as_str(),
+                                    "get"
+                                        | "put"
+                                        | "post"
+                                        | "delete"
+                                        | "patch"
+                                        | "head"
+                                        | "options"
+                                )
+                            })
+                            .map(|k| k.to_ascii_uppercase())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                table.push((path.split('/').map(str::to_owned).collect(), methods));
+            }
+        }
+        RouteTable(table)
+    }
+
+    /// Methods allowed on a concrete path, if the path is in the spec.
+    pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
+        let segs: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(tpl, methods)| {
+            let matches = tpl.len() == segs.len()
+                && tpl
+                    .iter()
+                    .zip(&segs)
+                    .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s);
+            matches.then(|| methods.clone())
+        })
+    }
+}
+
+async fn not_found_or_not_allowed(
+    req: HttpRequest,
+    table: web::Data<Arc<RouteTable>>,
+) -> Result<HttpResponse, ApiError> {
+    match table.allowed(req.path()) {
+        Some(allow) if !allow.is_empty() => Err(ApiError::MethodNotAllowed { allow }),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 8];
+    // The id only correlates logs; a failed RNG read falls back to the clock.
+    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).is_err() {
+        bytes = chrono::Utc::now()
+            .timestamp_nanos_opt()
+            .unwrap_or_default()
+            .to_be_bytes();
+    }
+    hex::encode(bytes)
+}
+
+/// Gives each request an id (kept from a well-formed `X-Request-Id`), a tracing span and a log
+/// line, and echoes the id in the response.
+async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id);
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        route = %route,
+        caller = tracing::field::Empty,
+    );
+    let started = std::time::Instant::now();
+    let mut res = REQUEST_ID
+        .scope(id.clone(), next.call(req).instrument(span.clone()))
+        .await?;
+    let status = res.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request done"
+        );
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}
+
+/// Builds the application for one worker.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = state.settings.limits.max_body_bytes;
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    let table = Arc::new(RouteTable::from_spec(&api));
+    app.app_data(web::Data::new(state))
+        .app_data(web::Data::new(table))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(limit)
+                .error_handler(|e, _| problem::json_error(e).into()),
+        )
+        .app_data(web::PayloadConfig::new(limit))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| problem::query_error(e).into()))
+        .app_data(web::PathConfig::default().error_handler(|e, _| problem::path_error(e).into()))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .service(web::redirect("/docs", "/docs/"))
+        .default_service(web::to(not_found_or_not_allowed))
+        .wrap(actix_web::middleware::from_fn(request_context))
+}

@@ -1,0 +1,84 @@
+//! The state every handler shares: settings, the database pool, the cache, the unit registry
+//! (refreshed from the database so operator changes take effect without a restart) and the
+//! client-certificate CAs.
+
+use super::problem::ApiError;
+use crate::cache::Cache;
+use crate::config::Settings;
+use crate::domain::registry::Registry;
+use crate::store::{Conn, Pool, StoreError};
+use crate::tls::identity::ClientCaSet;
+use std::sync::{Arc, RwLock};
+
+/// Shared application state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// Settings in force.
+    pub settings: Arc<Settings>,
+    /// Database pool.
+    pub pool: Pool,
+    /// Cache (Redis or in-process).
+    pub cache: Cache,
+    /// The CAs whose client certificates are accepted, with their bindings.
+    pub client_cas: Arc<ClientCaSet>,
+    registry: Arc<RwLock<Arc<Registry>>>,
+    base_units: Arc<Vec<crate::domain::unit::Unit>>,
+}
+
+impl AppState {
+    /// Assembles the state. `base_units` are the units of the registry file; runtime changes
+    /// from the database are applied over them by [`AppState::refresh_registry`].
+    pub fn new(
+        settings: Arc<Settings>,
+        pool: Pool,
+        cache: Cache,
+        client_cas: Arc<ClientCaSet>,
+        registry: Registry,
+        base_units: Vec<crate::domain::unit::Unit>,
+    ) -> Self {
+        AppState {
+            settings,
+            pool,
+            cache,
+            client_cas,
+            registry: Arc::new(RwLock::new(Arc::new(registry))),
+            base_units: Arc::new(base_units),
+        }
+    }
+
+    /// The registry in force.
+    pub fn registry(&self) -> Arc<Registry> {
+        match self.registry.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads runtime unit changes from the database and swaps the registry in.
+    pub async fn refresh_registry(&self) -> Result<(), ApiError> {
+        let base = self.base_units.clone();
+        let registry = self
+            .db(move |conn| crate::app::build_registry(conn, base.as_ref().clone()))
+            .await?;
+        match self.registry.write() {
+            Ok(mut g) => *g = Arc::new(registry),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(registry),
+        }
+        Ok(())
+    }
+
+    /// Runs blocking database work on the blocking pool with a pooled connection.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let result = actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await?;
+        result.map_err(ApiError::from)
+    }
+}

@@ -1,0 +1,471 @@
+//! The `penex` command line: serve, migrate, manage units, API keys and the dev PKI, verify
+//! the audit log, print the OpenAPI document.
+
+use crate::app::{self, StartError};
+use crate::config::Settings;
+use crate::domain::party::{Level, Party, Role};
+use crate::domain::unit::{Unit, UnitCode};
+use crate::store::{self, StoreError};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// penex — the penalty exchange of the Yangtze River Delta.
+#[derive(Debug, Parser)]
+#[command(name = "penex", version, about)]
+pub struct Cli {
+    /// Settings file (defaults built in; `config/default.toml` documents every key).
+    #[arg(long, global = true, env = "PENEX_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTPS service.
+    Serve {
+        /// Apply pending PostgreSQL migrations first (SQLite always migrates at start).
+        #[arg(long)]
+        migrate: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage member units (runtime changes survive restarts).
+    #[command(subcommand)]
+    Unit(UnitCommand),
+    /// Development PKI.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// Analysts' API keys.
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+    /// The audit hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print the OpenAPI document (the one committed as openapi/openapi.json).
+    Openapi,
+}
+
+/// `penex unit …`
+#[derive(Debug, Subcommand)]
+pub enum UnitCommand {
+    /// List units (registry file plus runtime changes).
+    List {
+        /// Only this party (SH, JS, ZJ, AH).
+        #[arg(long)]
+        party: Option<Party>,
+    },
+    /// Add a unit.
+    Add {
+        /// Unit code, `<PARTY>-<division>[-<SUFFIX>]`, e.g. `JS-320583-ZJG`.
+        #[arg(long)]
+        code: String,
+        /// Registered name.
+        #[arg(long)]
+        name: String,
+        /// Level: province, city, county or street.
+        #[arg(long)]
+        level: String,
+        /// GB/T 2260 division code.
+        #[arg(long)]
+        division: String,
+        /// Parent unit code.
+        #[arg(long)]
+        parent: String,
+        /// Unified social credit code, when known.
+        #[arg(long)]
+        uscc: Option<String>,
+    },
+    /// Disable a unit: its certificates stop working at once.
+    Disable {
+        /// Unit code.
+        code: String,
+    },
+    /// Enable a disabled unit again.
+    Enable {
+        /// Unit code.
+        code: String,
+    },
+}
+
+/// `penex pki …`
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create the dev PKI under <data_dir>/pki if it does not exist.
+    Init,
+    /// Issue a client certificate from the dev PKI.
+    Issue {
+        /// For this unit (from its party's CA).
+        #[arg(long, conflicts_with_all = ["role", "name"])]
+        unit: Option<String>,
+        /// For a non-unit role (integrator, analyst, operator), from the exchange CA.
+        #[arg(long, requires = "name")]
+        role: Option<String>,
+        /// The principal's name, with --role.
+        #[arg(long)]
+        name: Option<String>,
+        /// Output folder (default <data_dir>/pki/clients).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `penex apikey …`
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; it is printed once and stored only as a hash.
+    Create {
+        /// Unique name.
+        #[arg(long)]
+        name: String,
+        /// Role (only `analyst` is allowed).
+        #[arg(long, default_value = "analyst")]
+        role: String,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by name.
+    Revoke {
+        /// Name of the key.
+        name: String,
+    },
+}
+
+/// `penex audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and name the first broken link.
+    Verify,
+}
+
+/// A command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Start-up failure.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Refused input.
+    #[error("{0}")]
+    Invalid(String),
+    /// The audit chain is broken.
+    #[error("audit chain broken at entry {seq}: {reason}")]
+    AuditBroken {
+        /// First broken entry.
+        seq: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    format!("operator:cli:{user}")
+}
+
+fn connect(settings: &Settings) -> Result<store::Pool, CliError> {
+    // The CLI never migrates PostgreSQL implicitly either.
+    let (_, pool) = app::open_database(settings, false)?;
+    Ok(pool)
+}
+
+/// Runs a command.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let settings = Settings::load(cli.config.as_deref()).map_err(StartError::from)?;
+    match cli.command {
+        Command::Serve { migrate } => Ok(app::serve(settings, migrate).await?),
+        Command::Migrate => {
+            let url = settings.database().map_err(StartError::from)?;
+            let pool = store::conn::pool(&url, 1)?;
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            let applied = store::conn::run_migrations(&mut conn)?;
+            println!(
+                "{} migration(s) applied to {}",
+                applied.len(),
+                url.redacted()
+            );
+            for m in applied {
+                println!("  {m}");
+            }
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", crate::api::openapi_json());
+            Ok(())
+        }
+        Command::Unit(cmd) => unit_command(&settings, cmd),
+        Command::Pki(cmd) => pki_command(&settings, cmd),
+        Command::Apikey(cmd) => apikey_command(&settings, cmd),
+        Command::Audit(AuditCommand::Verify) => {
+            let pool = connect(&settings)?;
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            match store::audit::verify(&mut conn)? {
+                store::audit::Verification::Intact { entries } => {
+                    println!("audit chain intact: {entries} entries verified");
+                    Ok(())
+                }
+                store::audit::Verification::Broken { seq, reason } => {
+                    Err(CliError::AuditBroken { seq, reason })
+                }
+            }
+        }
+    }
+}
+
+fn audit_detail(v: serde_json::Value) -> String {
+    v.to_string()
+}
+
+fn unit_command(settings: &Settings, cmd: UnitCommand) -> Result<(), CliError> {
+    let pool = connect(settings)?;
+    let mut conn = pool.get().map_err(StoreError::from)?;
+    let base = app::load_base_units(settings)?;
+    let registry = app::build_registry(&mut conn, base)?;
+    match cmd {
+        UnitCommand::List { party } => {
+            let mut units: Vec<_> = registry
+                .units()
+                .filter(|u| party.is_none_or(|p| u.party == p))
+                .collect();
+            units.sort_by_key(|u| u.code.to_string());
+            for u in units {
+                println!(
+                    "{:<16} {:<3} {:<8} {:<8} {}{}",
+                    u.code.to_string(),
+                    u.party.code(),
+                    u.level.as_str(),
+                    u.division,
+                    u.name,
+                    if u.disabled { "  [disabled]" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        UnitCommand::Add {
+            code,
+            name,
+            level,
+            division,
+            parent,
+            uscc,
+        } => {
+            let code = UnitCode::parse(&code).map_err(|e| CliError::Invalid(e.to_string()))?;
+            let parent = UnitCode::parse(&parent).map_err(|e| CliError::Invalid(e.to_string()))?;
+            let level: Level = level.parse().map_err(CliError::Invalid)?;
+            let unit = Unit {
+                party: code.party(),
+                code,
+                name,
+                level,
+                division,
+                parent: Some(parent),
+                uscc,
+                aliases: Vec::new(),
+                disabled: false,
+            };
+            // Validate against the whole registry before storing anything.
+            registry
+                .with_changes(vec![unit.clone()], &[])
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
+            let by = actor();
+            store::conn::write_tx(&mut conn, |c| -> Result<(), StoreError> {
+                store::units::add(c, &unit, &by)?;
+                store::audit::append(
+                    c,
+                    &store::audit::NewAudit {
+                        actor: &by,
+                        action: "unit.add",
+                        target: unit.code.as_ref(),
+                        detail: &audit_detail(serde_json::json!({
+                            "name": unit.name, "level": unit.level, "parent": unit.parent,
+                        })),
+                    },
+                )?;
+                Ok(())
+            })?;
+            println!("unit {} added", unit.code);
+            Ok(())
+        }
+        UnitCommand::Disable { code } => set_disabled(&mut conn, &registry, &code, true),
+        UnitCommand::Enable { code } => set_disabled(&mut conn, &registry, &code, false),
+    }
+}
+
+fn set_disabled(
+    conn: &mut store::Conn,
+    registry: &crate::domain::registry::Registry,
+    code: &str,
+    disabled: bool,
+) -> Result<(), CliError> {
+    let code = UnitCode::parse(code).map_err(|e| CliError::Invalid(e.to_string()))?;
+    if registry.get(&code).is_none() {
+        return Err(CliError::Invalid(format!("unit {code} is not registered")));
+    }
+    let by = actor();
+    let action = if disabled {
+        "unit.disable"
+    } else {
+        "unit.enable"
+    };
+    store::conn::write_tx(conn, |c| -> Result<(), StoreError> {
+        store::units::set_disabled(c, code.as_ref(), disabled, &by)?;
+        store::audit::append(
+            c,
+            &store::audit::NewAudit {
+                actor: &by,
+                action,
+                target: code.as_ref(),
+                detail: "{}",
+            },
+        )?;
+        Ok(())
+    })?;
+    println!(
+        "unit {code} {}",
+        if disabled { "disabled" } else { "enabled" }
+    );
+    Ok(())
+}
+
+fn pki_command(settings: &Settings, cmd: PkiCommand) -> Result<(), CliError> {
+    let base = app::load_base_units(settings)?;
+    match cmd {
+        PkiCommand::Init => {
+            app::tls_material(settings, &base)?;
+            println!("dev PKI ready in {}", settings.pki_dir().display());
+            Ok(())
+        }
+        PkiCommand::Issue {
+            unit,
+            role,
+            name,
+            out,
+        } => {
+            let dir = settings.pki_dir();
+            let out = out.unwrap_or_else(|| dir.join("clients"));
+            let (binding, role, code) = match (unit, role, name) {
+                (Some(unit), None, None) => {
+                    let pool = connect(settings)?;
+                    let mut conn = pool.get().map_err(StoreError::from)?;
+                    let registry = app::build_registry(&mut conn, base)?;
+                    let code =
+                        UnitCode::parse(&unit).map_err(|e| CliError::Invalid(e.to_string()))?;
+                    let u = registry.get(&code).ok_or_else(|| {
+                        CliError::Invalid(format!("unit {code} is not registered"))
+                    })?;
+                    (
+                        crate::tls::identity::CaBinding::Party(u.party),
+                        Role::Unit,
+                        code.to_string(),
+                    )
+                }
+                (None, Some(role), Some(name)) => {
+                    let role: Role = role.parse().map_err(CliError::Invalid)?;
+                    if role == Role::Unit {
+                        return Err(CliError::Invalid(
+                            "use --unit CODE for unit certificates".into(),
+                        ));
+                    }
+                    (crate::tls::identity::CaBinding::Exchange, role, name)
+                }
+                _ => {
+                    return Err(CliError::Invalid(
+                        "give either --unit CODE or --role ROLE --name NAME".into(),
+                    ));
+                }
+            };
+            let (cert, key) = crate::tls::pki::issue_client_cert(&dir, binding, role, &code, &out)
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
+            println!(
+                "certificate: {}\nkey:         {}",
+                cert.display(),
+                key.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn apikey_command(settings: &Settings, cmd: ApiKeyCommand) -> Result<(), CliError> {
+    let pool = connect(settings)?;
+    let mut conn = pool.get().map_err(StoreError::from)?;
+    let by = actor();
+    match cmd {
+        ApiKeyCommand::Create { name, role } => {
+            if role != "analyst" {
+                return Err(CliError::Invalid(
+                    "API keys can only be created for the analyst role".into(),
+                ));
+            }
+            let mut secret = [0u8; 32];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+                .map_err(|_| CliError::Invalid("the system random generator failed".into()))?;
+            let token = format!("pxk_{}", hex::encode(secret));
+            let hash = crate::api::auth::api_key_hash(&token);
+            store::conn::write_tx(&mut conn, |c| -> Result<(), StoreError> {
+                store::apikeys::insert(c, &name, &role, &hash)?;
+                store::audit::append(
+                    c,
+                    &store::audit::NewAudit {
+                        actor: &by,
+                        action: "apikey.create",
+                        target: &name,
+                        detail: &audit_detail(serde_json::json!({ "role": role })),
+                    },
+                )?;
+                Ok(())
+            })
+            .map_err(|e| match e {
+                StoreError::Query(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => CliError::Invalid(format!("an API key named {name:?} exists already")),
+                other => CliError::Store(other),
+            })?;
+            println!("{token}");
+            eprintln!("API key {name:?} created; it is shown only this once.");
+            Ok(())
+        }
+        ApiKeyCommand::List => {
+            for k in store::apikeys::list(&mut conn)? {
+                println!(
+                    "{:<24} {:<8} created {}{}",
+                    k.name,
+                    k.role,
+                    k.created_at.format("%Y-%m-%d %H:%M:%S"),
+                    k.revoked_at
+                        .map(|t| format!("  revoked {}", t.format("%Y-%m-%d %H:%M:%S")))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        ApiKeyCommand::Revoke { name } => {
+            let revoked = store::conn::write_tx(&mut conn, |c| -> Result<bool, StoreError> {
+                let revoked = store::apikeys::revoke(c, &name)?;
+                if revoked {
+                    store::audit::append(
+                        c,
+                        &store::audit::NewAudit {
+                            actor: &by,
+                            action: "apikey.revoke",
+                            target: &name,
+                            detail: "{}",
+                        },
+                    )?;
+                }
+                Ok(revoked)
+            })?;
+            if revoked {
+                println!("API key {name:?} revoked");
+                Ok(())
+            } else {
+                Err(CliError::Invalid(format!("no live API key named {name:?}")))
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! penex — the penalty exchange of the Yangtze River Delta.
+//!
+//! One crate: a library with a thin binary. A folder per part (see `docs/` and design.md):
+//! `domain` (the types), `normalize` (raw → canonical, pure), `crypto` (pure, ring), `tls`,
+//! `store` (the only SQL), `cache`, `api` (the only HTTP), `app` (start-up), `cli`.
+
+pub mod api;
+pub mod app;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod normalize;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+pub mod tls;

@@ -1,0 +1,51 @@
+//! The store: the only part of penex that knows SQL. Diesel schema, rows, repositories and
+//! migrations for SQLite (the embedded default) and PostgreSQL, from one code base.
+//!
+//! Repository functions take `&mut Conn` and never open transactions; the `service` layer owns
+//! transactions (see [`conn::write_tx`]). Rows are not domain types.
+
+pub mod apikeys;
+pub mod audit;
+pub mod conn;
+pub mod records;
+pub mod schema;
+pub mod units;
+
+pub use conn::{AnyConnection, Conn, DatabaseUrl, Pool};
+
+/// What can go wrong in the store. Causes are for logs; the API maps these to 503/500
+/// without their text.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL was refused (fail closed: never guess a backend).
+    #[error("database URL refused: {0}")]
+    BadUrl(String),
+    /// Could not connect.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] diesel::ConnectionError),
+    /// The pool could not hand out a connection (database down or saturated).
+    #[error("no database connection available: {0}")]
+    Pool(String),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// Migrations failed or could not be listed.
+    #[error("migrations: {0}")]
+    Migration(String),
+    /// Stored data could not be read back into a domain type.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        StoreError::Pool(e.to_string())
+    }
+}
+
+/// Current UTC time truncated to microseconds, the precision both backends keep.
+pub fn now_utc() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::Timelike::with_nanosecond(&now, (now.and_utc().timestamp_subsec_micros()) * 1000)
+        .unwrap_or(now)
+}

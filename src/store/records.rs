@@ -1,0 +1,312 @@
+//! Canonical records, their versions, the submissions they came from, and the stored answers
+//! of idempotent pushes. Personal data arrives here already sealed (encrypted ID numbers, blind
+//! indexes); this module never sees a plaintext ID number.
+
+use super::schema::{idempotency_keys, record_versions, records, submissions};
+use super::{Conn, StoreError};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+/// A stored canonical record (current version).
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = records)]
+pub struct RecordRow {
+    /// Stable public id.
+    pub id: String,
+    /// Deciding authority (unit code).
+    pub authority_code: String,
+    /// Normalized decision number.
+    pub decision_no: String,
+    /// Party of the deciding authority.
+    pub party: String,
+    /// Current version, from 1.
+    pub version: i64,
+    /// `active` or `revoked`.
+    pub status: String,
+    /// SHA-256 of the canonical content.
+    pub content_hash: Vec<u8>,
+    /// Subject kind.
+    pub subject_kind: String,
+    /// Folded subject name.
+    pub subject_name: String,
+    /// Subject USCC.
+    pub subject_uscc: Option<String>,
+    /// Blind index of the subject's resident ID.
+    pub subject_id_index: Option<String>,
+    /// Violation type as given (folded).
+    pub violation_type: String,
+    /// 处罚决定日期.
+    pub decision_date: NaiveDate,
+    /// Fine in fen.
+    pub fine_fen: Option<i64>,
+    /// End of publicity.
+    pub publicity_until: NaiveDate,
+    /// Earliest end of publicity through credit repair.
+    pub publicity_min_until: NaiveDate,
+    /// The canonical record as JSON, ID numbers sealed.
+    pub canonical_json: String,
+    /// First stored (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last changed (UTC).
+    pub updated_at: NaiveDateTime,
+    /// When revoked (UTC).
+    pub revoked_at: Option<NaiveDateTime>,
+    /// Who revoked (`unit:CODE`).
+    pub revoked_by: Option<String>,
+    /// Why: reconsideration, litigation, self_correction, other.
+    pub revoke_reason: Option<String>,
+    /// Free text with the reason.
+    pub revoke_note: Option<String>,
+}
+
+/// A new record or a new version of one (the columns a push sets).
+#[derive(Insertable, AsChangeset, Debug, Clone)]
+#[diesel(table_name = records)]
+pub struct RecordWrite<'a> {
+    /// Stable public id.
+    pub id: &'a str,
+    /// Deciding authority.
+    pub authority_code: &'a str,
+    /// Normalized decision number.
+    pub decision_no: &'a str,
+    /// Party.
+    pub party: &'a str,
+    /// Version.
+    pub version: i64,
+    /// Status.
+    pub status: &'a str,
+    /// Content hash.
+    pub content_hash: &'a [u8],
+    /// Subject kind.
+    pub subject_kind: &'a str,
+    /// Folded subject name.
+    pub subject_name: &'a str,
+    /// USCC.
+    pub subject_uscc: Option<&'a str>,
+    /// Blind index of the resident ID.
+    pub subject_id_index: Option<&'a str>,
+    /// Violation type.
+    pub violation_type: &'a str,
+    /// Decision date.
+    pub decision_date: NaiveDate,
+    /// Fine in fen.
+    pub fine_fen: Option<i64>,
+    /// End of publicity.
+    pub publicity_until: NaiveDate,
+    /// Earliest repair.
+    pub publicity_min_until: NaiveDate,
+    /// Canonical JSON, sealed.
+    pub canonical_json: &'a str,
+    /// Updated at.
+    pub updated_at: NaiveDateTime,
+}
+
+/// The record with this identity, if stored.
+pub fn find_by_identity(
+    conn: &mut Conn,
+    authority_code: &str,
+    decision_no: &str,
+) -> Result<Option<RecordRow>, StoreError> {
+    Ok(records::table
+        .filter(records::authority_code.eq(authority_code))
+        .filter(records::decision_no.eq(decision_no))
+        .select(RecordRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The record with this id.
+pub fn find(conn: &mut Conn, id: &str) -> Result<Option<RecordRow>, StoreError> {
+    Ok(records::table
+        .find(id)
+        .select(RecordRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Inserts a new record (version 1).
+pub fn insert(
+    conn: &mut Conn,
+    row: &RecordWrite<'_>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(records::table)
+        .values((row, records::created_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the current version of a record.
+pub fn update(conn: &mut Conn, row: &RecordWrite<'_>) -> Result<(), StoreError> {
+    diesel::update(records::table.find(row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks a record revoked.
+pub fn revoke(
+    conn: &mut Conn,
+    id: &str,
+    by: &str,
+    reason: &str,
+    note: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(records::table.find(id))
+        .set((
+            records::status.eq("revoked"),
+            records::revoked_at.eq(Some(now)),
+            records::revoked_by.eq(Some(by)),
+            records::revoke_reason.eq(Some(reason)),
+            records::revoke_note.eq(note),
+            records::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One stored version.
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = record_versions)]
+pub struct VersionRow {
+    /// Record id.
+    pub record_id: String,
+    /// Version number.
+    pub version: i64,
+    /// Content hash.
+    pub content_hash: Vec<u8>,
+    /// Canonical JSON of that version, sealed.
+    pub canonical_json: String,
+    /// The submission that produced it.
+    pub submission_id: i64,
+    /// When (UTC).
+    pub created_at: NaiveDateTime,
+}
+
+/// Stores a version.
+pub fn insert_version(conn: &mut Conn, v: &VersionRow) -> Result<(), StoreError> {
+    diesel::insert_into(record_versions::table)
+        .values((
+            record_versions::record_id.eq(&v.record_id),
+            record_versions::version.eq(v.version),
+            record_versions::content_hash.eq(&v.content_hash),
+            record_versions::canonical_json.eq(&v.canonical_json),
+            record_versions::submission_id.eq(v.submission_id),
+            record_versions::created_at.eq(v.created_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// All versions of a record, oldest first.
+pub fn versions(conn: &mut Conn, record_id: &str) -> Result<Vec<VersionRow>, StoreError> {
+    Ok(record_versions::table
+        .filter(record_versions::record_id.eq(record_id))
+        .order(record_versions::version.asc())
+        .select(VersionRow::as_select())
+        .load(conn)?)
+}
+
+/// A submission as received.
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = submissions)]
+pub struct SubmissionRow {
+    /// Row id.
+    pub id: i64,
+    /// The request id of the batch.
+    pub batch_id: String,
+    /// Position in the batch.
+    pub item_index: i64,
+    /// Who pushed it.
+    pub unit_code: String,
+    /// When (UTC).
+    pub received_at: NaiveDateTime,
+    /// The Idempotency-Key of the push.
+    pub idempotency_key: Option<String>,
+    /// The item as received, ID numbers sealed.
+    pub raw_json: String,
+    /// accepted, duplicate, corrected, rejected.
+    pub outcome: String,
+    /// The record it landed on.
+    pub record_id: Option<String>,
+    /// Field errors of a rejected item.
+    pub errors_json: Option<String>,
+}
+
+/// A submission to store.
+#[derive(Insertable, Debug, Clone)]
+#[diesel(table_name = submissions)]
+pub struct NewSubmission<'a> {
+    /// Batch (request) id.
+    pub batch_id: &'a str,
+    /// Position in the batch.
+    pub item_index: i64,
+    /// Who pushed it.
+    pub unit_code: &'a str,
+    /// When.
+    pub received_at: NaiveDateTime,
+    /// Idempotency key.
+    pub idempotency_key: Option<&'a str>,
+    /// Raw item, sealed.
+    pub raw_json: &'a str,
+    /// Outcome.
+    pub outcome: &'a str,
+    /// Record id.
+    pub record_id: Option<&'a str>,
+    /// Errors as JSON.
+    pub errors_json: Option<&'a str>,
+}
+
+/// Stores a submission; returns its id.
+pub fn insert_submission(conn: &mut Conn, s: &NewSubmission<'_>) -> Result<i64, StoreError> {
+    Ok(diesel::insert_into(submissions::table)
+        .values(s)
+        .returning(submissions::id)
+        .get_result(conn)?)
+}
+
+/// The submissions that landed on a record, oldest first.
+pub fn submissions_of(conn: &mut Conn, record_id: &str) -> Result<Vec<SubmissionRow>, StoreError> {
+    Ok(submissions::table
+        .filter(submissions::record_id.eq(record_id))
+        .order(submissions::id.asc())
+        .select(SubmissionRow::as_select())
+        .load(conn)?)
+}
+
+/// The stored answer for an idempotency key: (hash of the request, answer JSON).
+pub fn find_idempotent(
+    conn: &mut Conn,
+    unit_code: &str,
+    key: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(idempotency_keys::table
+        .find((unit_code, key))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::response_json,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores the answer for an idempotency key.
+pub fn insert_idempotent(
+    conn: &mut Conn,
+    unit_code: &str,
+    key: &str,
+    request_hash: &str,
+    response_json: &str,
+) -> Result<(), StoreError> {
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::unit_code.eq(unit_code),
+            idempotency_keys::idem_key.eq(key),
+            idempotency_keys::request_hash.eq(request_hash),
+            idempotency_keys::response_json.eq(response_json),
+            idempotency_keys::created_at.eq(super::now_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! The diesel schema, written by hand so both backends share one set of column types
+//! (`BigInt`, `Text`, `Binary`, `Bool`, `Timestamp` in UTC). Keep it in step with
+//! `migrations/sqlite` and `migrations/postgres`; the migration tests check both.
+
+diesel::table! {
+    unit_overrides (code) {
+        code -> Text,
+        unit_json -> Nullable<Text>,
+        disabled -> Bool,
+        changed_at -> Timestamp,
+        changed_by -> Text,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        role -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    chain_heads (name) {
+        name -> Text,
+        seq -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        detail -> Text,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    records (id) {
+        id -> Text,
+        authority_code -> Text,
+        decision_no -> Text,
+        party -> Text,
+        version -> BigInt,
+        status -> Text,
+        content_hash -> Binary,
+        subject_kind -> Text,
+        subject_name -> Text,
+        subject_uscc -> Nullable<Text>,
+        subject_id_index -> Nullable<Text>,
+        violation_type -> Text,
+        decision_date -> Date,
+        fine_fen -> Nullable<BigInt>,
+        publicity_until -> Date,
+        publicity_min_until -> Date,
+        canonical_json -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+        revoke_reason -> Nullable<Text>,
+        revoke_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    record_versions (record_id, version) {
+        record_id -> Text,
+        version -> BigInt,
+        content_hash -> Binary,
+        canonical_json -> Text,
+        submission_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    submissions (id) {
+        id -> BigInt,
+        batch_id -> Text,
+        item_index -> BigInt,
+        unit_code -> Text,
+        received_at -> Timestamp,
+        idempotency_key -> Nullable<Text>,
+        raw_json -> Text,
+        outcome -> Text,
+        record_id -> Nullable<Text>,
+        errors_json -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (unit_code, idem_key) {
+        unit_code -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        response_json -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(record_versions -> records (record_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    unit_overrides,
+    api_keys,
+    chain_heads,
+    audit_log,
+    records,
+    record_versions,
+    submissions,
+    idempotency_keys,
+);

@@ -1,0 +1,273 @@
+//! The test harness: a real penex server on a loopback port over real TLS, on the backend the
+//! environment selects, and HTTPS clients per role with real client certificates.
+//!
+//! Backends: SQLite + in-process cache by default; PostgreSQL when `PENEX_TEST_DATABASE_URL`
+//! names a server (each test gets its own database, dropped afterwards) and Redis when
+//! `PENEX_TEST_REDIS_URL` is set (each test gets its own key namespace). When a variable is set
+//! and the service is not reachable, tests fail: they never skip.
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test harness"
+)]
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use penex::config::Settings;
+use penex::domain::party::Party;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A database for one test.
+pub struct TestDb {
+    /// The URL the server uses.
+    pub url: String,
+    admin: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// SQLite file in `dir`, or a fresh PostgreSQL database when the environment asks for one.
+    pub fn new(dir: &Path) -> TestDb {
+        match std::env::var("PENEX_TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!(
+                    "penex_t_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::SeqCst),
+                    chrono::Utc::now().timestamp_micros() % 1_000_000
+                );
+                let mut admin = PgConnection::establish(&admin_url)
+                    .expect("PENEX_TEST_DATABASE_URL is set but PostgreSQL is not reachable");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_owned())
+                    .expect("database URL with a path");
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    admin: Some((admin_url, name)),
+                }
+            }
+            _ => TestDb {
+                url: format!("sqlite://{}", dir.join("penex.db").display()),
+                admin: None,
+            },
+        }
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.admin.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.admin
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// The repository root (for `config/units.toml`).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Settings for a test server in `dir`.
+pub fn test_settings(dir: &Path, db: &TestDb) -> Settings {
+    let mut overrides = serde_json::json!({
+        "listen": "127.0.0.1:0",
+        "data_dir": dir.to_str().unwrap(),
+        "database_url": db.url,
+        "database_pool_size": 4,
+        "units_file": repo().join("config/units.toml").to_str().unwrap(),
+    });
+    if let Ok(redis) = std::env::var("PENEX_TEST_REDIS_URL")
+        && !redis.is_empty()
+    {
+        {
+            overrides["redis_url"] = serde_json::Value::String(redis);
+            overrides["redis_prefix"] = serde_json::Value::String(format!(
+                "penex-test:{}:{}:",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::SeqCst)
+            ));
+        }
+    }
+    Settings::with_overrides(overrides).expect("test settings")
+}
+
+/// Who a client speaks as.
+#[derive(Debug, Clone)]
+pub enum Who {
+    /// No client certificate.
+    Anonymous,
+    /// The provincial lead of a party (dev PKI certificate).
+    Lead(Party),
+    /// The dev PKI's analyst.
+    Analyst,
+    /// The dev PKI's integrator.
+    Integrator,
+    /// The dev PKI's operator.
+    Operator,
+    /// Any certificate and key files.
+    Files(PathBuf, PathBuf),
+}
+
+/// A running penex server.
+pub struct TestApp {
+    /// Its data folder (PKI, keys).
+    pub dir: tempfile::TempDir,
+    /// Its database.
+    pub db: TestDb,
+    /// `https://localhost:PORT`.
+    pub base: String,
+    /// The server's shared state (to reach the database directly).
+    pub state: penex::api::state::AppState,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestApp {
+    /// Starts a server on a fresh backend.
+    pub async fn start() -> TestApp {
+        penex::tls::config::install_default_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new(dir.path());
+        let settings = test_settings(dir.path(), &db);
+        Self::start_with(dir, db, settings).await
+    }
+
+    /// Starts a server with given settings.
+    pub async fn start_with(dir: tempfile::TempDir, db: TestDb, settings: Settings) -> TestApp {
+        penex::tls::config::install_default_provider();
+        let prepared = penex::app::prepare(settings, true).await.expect("prepare");
+        let state = prepared.state.clone();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = penex::app::http_server(prepared, listener).expect("server");
+                tx.send(server.handle()).unwrap();
+                let _ = server.await;
+            });
+        });
+        let handle = rx.recv().unwrap();
+        TestApp {
+            dir,
+            db,
+            base: format!("https://localhost:{port}"),
+            state,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    /// The dev PKI folder.
+    pub fn pki(&self) -> PathBuf {
+        self.dir.path().join("pki")
+    }
+
+    /// The certificate and key files of a dev PKI principal.
+    pub fn files(&self, who: &Who) -> Option<(PathBuf, PathBuf)> {
+        let clients = self.pki().join("clients");
+        let name = match who {
+            Who::Anonymous => return None,
+            Who::Files(c, k) => return Some((c.clone(), k.clone())),
+            Who::Lead(p) => lead_code(*p).to_owned(),
+            Who::Analyst => "analyst".into(),
+            Who::Integrator => "integrator".into(),
+            Who::Operator => "operator".into(),
+        };
+        Some((
+            clients.join(format!("{name}.crt")),
+            clients.join(format!("{name}.key")),
+        ))
+    }
+
+    /// An HTTPS client presenting `who`'s certificate.
+    pub fn client(&self, who: Who) -> reqwest::Client {
+        let ca = std::fs::read(self.pki().join("exchange-ca.crt")).unwrap();
+        let files = self.files(&who);
+        let (cert, key) = match &files {
+            Some((c, k)) => (
+                Some(std::fs::read(c).unwrap()),
+                Some(std::fs::read(k).unwrap()),
+            ),
+            None => (None, None),
+        };
+        let config =
+            penex::tls::config::client_config(&ca, cert.as_deref(), key.as_deref()).unwrap();
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .build()
+            .unwrap()
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        self.handle.stop(false).await;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Without waiting: the server thread ends when its system stops.
+        let handle = self.handle.clone();
+        std::mem::drop(handle.stop(false));
+    }
+}
+
+/// The lead unit code of a party in `config/units.toml`.
+pub fn lead_code(p: Party) -> &'static str {
+    match p {
+        Party::Shanghai => "SH-310000",
+        Party::Jiangsu => "JS-320000",
+        Party::Zhejiang => "ZJ-330000",
+        Party::Anhui => "AH-340000",
+    }
+}
+
+/// Asserts a problem+json response and returns its body.
+pub async fn problem(resp: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(resp.status().as_u16(), status, "status");
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content-type {ct}"
+    );
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["code"].is_string() && body["title"].is_string() && body["type"].is_string());
+    assert!(body["instance"].is_string());
+    body
+}
