@@ -168,6 +168,25 @@ pub fn tls_material(settings: &Settings, base_units: &[Unit]) -> Result<TlsMater
     }
 }
 
+/// The keys that seal personal data: 64 random bytes (AES-256-GCM key, then the blind-index
+/// HMAC key) in `<data_dir>/keys/pii.key`, mode 0600, created on first start. Every instance of
+/// one deployment must use the same file.
+pub fn load_pii_keys(settings: &Settings) -> Result<crate::crypto::pii::PiiKeyring, StartError> {
+    let path = settings.keys_dir().join("pii.key");
+    let bytes = crate::crypto::keys::load_or_create_secret(&path, 64)
+        .map_err(|e| StartError::Io(format!("personal-data key: {e}")))?;
+    let (enc, idx) = bytes.split_at(32.min(bytes.len()));
+    let enc: [u8; 32] = enc
+        .try_into()
+        .map_err(|_| StartError::Io(format!("{} is not 64 bytes", path.display())))?;
+    let idx: [u8; 32] = idx
+        .try_into()
+        .map_err(|_| StartError::Io(format!("{} is not 64 bytes", path.display())))?;
+    let cipher = crate::crypto::pii::PiiCipher::new(enc, idx, 1)
+        .map_err(|e| StartError::Io(format!("personal-data key: {e}")))?;
+    Ok(crate::crypto::pii::PiiKeyring::new(cipher))
+}
+
 /// Everything `serve` needs, assembled (tests build servers from this too).
 pub struct Prepared {
     /// Shared state.
@@ -202,11 +221,13 @@ pub async fn prepare(settings: Settings, migrate: bool) -> Result<Prepared, Star
     let server_config =
         crate::tls::config::server_config(&tls.server_cert, &tls.server_key, &ca_pems)
             .map_err(|e| StartError::Tls(e.to_string()))?;
+    let pii = load_pii_keys(&settings)?;
     let state = AppState::new(
         Arc::new(settings),
         pool,
         cache,
         Arc::new(client_cas),
+        Arc::new(pii),
         registry,
         base_units,
     );

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod problem;
+pub mod records;
 pub mod state;
 pub mod system;
 
@@ -41,6 +42,7 @@ use utoipa_swagger_ui::SwaggerUi;
     components(schemas(problem::Problem, problem::ProblemFieldError)),
     tags(
         (name = "system", description = "Health and identity"),
+        (name = "records", description = "Penalty records: push, validate, read, revoke"),
     )
 )]
 pub struct ApiDoc;
@@ -78,7 +80,11 @@ impl Modify for SecuritySchemes {
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(system::get_healthz)
         .service(system::get_readyz)
-        .service(system::get_whoami);
+        .service(system::get_whoami)
+        .service(records::push_records)
+        .service(records::validate_records)
+        .service(records::get_record)
+        .service(records::revoke_record);
 }
 
 /// The OpenAPI document generated from the registered routes.

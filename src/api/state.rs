@@ -21,6 +21,8 @@ pub struct AppState {
     pub cache: Cache,
     /// The CAs whose client certificates are accepted, with their bindings.
     pub client_cas: Arc<ClientCaSet>,
+    /// Keys that seal personal data at rest.
+    pub pii: Arc<crate::crypto::pii::PiiKeyring>,
     registry: Arc<RwLock<Arc<Registry>>>,
     base_units: Arc<Vec<crate::domain::unit::Unit>>,
 }
@@ -33,6 +35,7 @@ impl AppState {
         pool: Pool,
         cache: Cache,
         client_cas: Arc<ClientCaSet>,
+        pii: Arc<crate::crypto::pii::PiiKeyring>,
         registry: Registry,
         base_units: Vec<crate::domain::unit::Unit>,
     ) -> Self {
@@ -41,6 +44,7 @@ impl AppState {
             pool,
             cache,
             client_cas,
+            pii,
             registry: Arc::new(RwLock::new(Arc::new(registry))),
             base_units: Arc::new(base_units),
         }

@@ -439,3 +439,68 @@ mod tests {
         assert_eq!(Field::DecisionNo.pointer(), "/decision_no");
     }
 }
+
+/// Every field given in a raw item, with the JSON Pointer where it was given, whatever key
+/// style the client used (top-level English, dotted, column code, Chinese, or nested groups).
+/// Used to seal personal data inside raw submissions before they are stored.
+pub fn locate_fields(raw: &serde_json::Value) -> Vec<(Field, String)> {
+    fn escape(seg: &str) -> String {
+        seg.replace('~', "~0").replace('/', "~1")
+    }
+    fn walk(
+        obj: &serde_json::Map<String, serde_json::Value>,
+        prefix: &str,
+        pointer: &str,
+        out: &mut Vec<(Field, String)>,
+    ) {
+        for (key, value) in obj {
+            let folded = fold_key(key);
+            let path = if prefix.is_empty() {
+                folded.clone()
+            } else {
+                format!("{prefix}.{folded}")
+            };
+            let here = format!("{pointer}/{}", escape(key));
+            match value {
+                serde_json::Value::Object(inner) if is_group(&path) => {
+                    walk(inner, &path, &here, out);
+                }
+                _ => {
+                    let field = if prefix.is_empty() {
+                        field_for_header(key)
+                    } else {
+                        field_for_path(&path)
+                    };
+                    if let Some(f) = field {
+                        out.push((f, here));
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let serde_json::Value::Object(obj) = raw {
+        walk(obj, "", "", &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod locate_tests {
+    use super::*;
+
+    #[test]
+    fn locates_fields_in_every_key_style() {
+        let raw = serde_json::json!({
+            "CF_XDR_ZJHM": "x",
+            "subject": {"legal_rep": {"id_no": "y"}, "name": "n"},
+            "证件号码": "z",
+            "a/b": "w",
+        });
+        let found = locate_fields(&raw);
+        assert!(found.contains(&(Field::SubjectIdNo, "/CF_XDR_ZJHM".to_owned())));
+        assert!(found.contains(&(Field::LegalRepIdNo, "/subject/legal_rep/id_no".to_owned())));
+        assert!(found.contains(&(Field::SubjectName, "/subject/name".to_owned())));
+        assert!(!found.iter().any(|(_, p)| p == "/a~1b"));
+    }
+}

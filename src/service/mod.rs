@@ -1,4 +1,5 @@
 //! The service layer: runs normalize → resolve → store → audit in one transaction per request.
 //! Handlers and the CLI call it; it knows neither HTTP nor SQL text (it calls `store`).
 
+pub mod ingest;
 pub mod sealing;

@@ -16,6 +16,8 @@
     reason = "test harness"
 )]
 
+pub mod records;
+
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use penex::config::Settings;
@@ -217,6 +219,48 @@ impl TestApp {
         reqwest::Client::builder()
             .tls_backend_preconfigured(config)
             .build()
+            .unwrap()
+    }
+
+    /// A client for a registered unit, with a certificate from its party's dev CA.
+    pub fn unit_client(&self, party: Party, code: &str) -> reqwest::Client {
+        let out = self.dir.path().join(format!("certs-{code}"));
+        let (cert, key) = penex::tls::pki::issue_client_cert(
+            &self.pki(),
+            penex::tls::identity::CaBinding::Party(party),
+            penex::domain::party::Role::Unit,
+            code,
+            &out,
+        )
+        .unwrap();
+        self.client(Who::Files(cert, key))
+    }
+
+    /// POSTs a JSON body to `/v1/records`.
+    pub async fn push(&self, c: &reqwest::Client, body: &serde_json::Value) -> reqwest::Response {
+        c.post(self.url("/v1/records"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Rows in a table, read directly from the database.
+    pub async fn count_rows(&self, table: &'static str) -> i64 {
+        self.state
+            .db(move |c| {
+                use diesel::RunQueryDsl;
+                #[derive(diesel::QueryableByName)]
+                struct N {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                let rows: Vec<N> = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+                    .load(c)
+                    .map_err(penex::store::StoreError::from)?;
+                Ok(rows.first().map_or(0, |r| r.n))
+            })
+            .await
             .unwrap()
     }
 
