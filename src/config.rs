@@ -130,7 +130,10 @@ impl Settings {
         fig = fig.merge(
             Env::prefixed("PENEX_")
                 // Variables for tooling, not settings.
-                .filter(|k| !k.as_str().starts_with("test_") && k.as_str() != "config")
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    !k.starts_with("test_") && k != "config"
+                })
                 .split("__"),
         );
         Self::from_figment(fig)
@@ -240,6 +243,19 @@ mod tests {
         let fig = Figment::from(Toml::string(DEFAULTS))
             .merge(Toml::string("database_url = \"host=127.0.0.1 dbname=x\""));
         assert!(Settings::from_figment(fig).is_err());
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail API returns its own error")]
+    fn tooling_variables_are_not_settings() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PENEX_TEST_DATABASE_URL", "postgres://x@h/db");
+            jail.set_env("PENEX_CONFIG", "whatever.toml");
+            jail.set_env("PENEX_LIMITS__MAX_BATCH_ITEMS", "7");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.limits.max_batch_items, 7);
+            Ok(())
+        });
     }
 
     #[test]
