@@ -70,7 +70,30 @@ pub fn build_registry(conn: &mut Conn, base: Vec<Unit>) -> Result<Registry, Stor
         .map_err(|e| StoreError::Corrupt(format!("unit registry with runtime changes: {e}")))
 }
 
-/// Opens the database and applies (SQLite, or `migrate`) or checks (PostgreSQL) migrations.
+/// Applies (SQLite, or when `migrate`) or checks (PostgreSQL) migrations on one connection.
+pub fn check_migrations(
+    conn: &mut Conn,
+    url: &DatabaseUrl,
+    migrate: bool,
+) -> Result<(), StartError> {
+    match (url, migrate) {
+        (DatabaseUrl::Sqlite(_), _) | (DatabaseUrl::Postgres(_), true) => {
+            let applied = store::conn::run_migrations(conn)?;
+            if !applied.is_empty() {
+                tracing::info!(count = applied.len(), "migrations applied");
+            }
+        }
+        (DatabaseUrl::Postgres(_), false) => {
+            let pending = store::conn::pending_migrations(conn)?;
+            if !pending.is_empty() {
+                return Err(StartError::PendingMigrations(pending));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens the database pool and applies or checks migrations.
 pub fn open_database(
     settings: &Settings,
     migrate: bool,
@@ -78,21 +101,17 @@ pub fn open_database(
     let url = settings.database()?;
     let pool = store::conn::pool(&url, settings.database_pool_size)?;
     let mut conn = pool.get().map_err(StoreError::from)?;
-    match (&url, migrate) {
-        (DatabaseUrl::Sqlite(_), _) | (DatabaseUrl::Postgres(_), true) => {
-            let applied = store::conn::run_migrations(&mut conn)?;
-            if !applied.is_empty() {
-                tracing::info!(count = applied.len(), "migrations applied");
-            }
-        }
-        (DatabaseUrl::Postgres(_), false) => {
-            let pending = store::conn::pending_migrations(&mut conn)?;
-            if !pending.is_empty() {
-                return Err(StartError::PendingMigrations(pending));
-            }
-        }
-    }
+    check_migrations(&mut conn, &url, migrate)?;
     Ok((url, pool))
+}
+
+/// One connection for a command-line tool (no pool, so no background threads are still
+/// connecting when the process exits), with migrations applied or checked as for `serve`.
+pub fn open_single(settings: &Settings, migrate: bool) -> Result<Conn, StartError> {
+    let url = settings.database()?;
+    let mut conn = url.establish()?;
+    check_migrations(&mut conn, &url, migrate)?;
+    Ok(conn)
 }
 
 /// The TLS material in force: server certificate and key, and client CAs with bindings.

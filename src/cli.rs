@@ -170,10 +170,9 @@ fn actor() -> String {
     format!("operator:cli:{user}")
 }
 
-fn connect(settings: &Settings) -> Result<store::Pool, CliError> {
+fn connect(settings: &Settings) -> Result<store::Conn, CliError> {
     // The CLI never migrates PostgreSQL implicitly either.
-    let (_, pool) = app::open_database(settings, false)?;
-    Ok(pool)
+    Ok(app::open_single(settings, false)?)
 }
 
 /// Runs a command.
@@ -183,8 +182,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve { migrate } => Ok(app::serve(settings, migrate).await?),
         Command::Migrate => {
             let url = settings.database().map_err(StartError::from)?;
-            let pool = store::conn::pool(&url, 1)?;
-            let mut conn = pool.get().map_err(StoreError::from)?;
+            let mut conn = url.establish()?;
             let applied = store::conn::run_migrations(&mut conn)?;
             println!(
                 "{} migration(s) applied to {}",
@@ -205,8 +203,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Pki(cmd) => pki_command(&settings, cmd),
         Command::Apikey(cmd) => apikey_command(&settings, cmd),
         Command::Audit(AuditCommand::Verify) => {
-            let pool = connect(&settings)?;
-            let mut conn = pool.get().map_err(StoreError::from)?;
+            let mut conn = connect(&settings)?;
             match store::audit::verify(&mut conn)? {
                 store::audit::Verification::Intact { entries } => {
                     println!("audit chain intact: {entries} entries verified");
@@ -225,8 +222,7 @@ fn audit_detail(v: serde_json::Value) -> String {
 }
 
 fn unit_command(settings: &Settings, cmd: UnitCommand) -> Result<(), CliError> {
-    let pool = connect(settings)?;
-    let mut conn = pool.get().map_err(StoreError::from)?;
+    let mut conn = connect(settings)?;
     let base = app::load_base_units(settings)?;
     let registry = app::build_registry(&mut conn, base)?;
     match cmd {
@@ -353,8 +349,7 @@ fn pki_command(settings: &Settings, cmd: PkiCommand) -> Result<(), CliError> {
             let out = out.unwrap_or_else(|| dir.join("clients"));
             let (binding, role, code) = match (unit, role, name) {
                 (Some(unit), None, None) => {
-                    let pool = connect(settings)?;
-                    let mut conn = pool.get().map_err(StoreError::from)?;
+                    let mut conn = connect(settings)?;
                     let registry = app::build_registry(&mut conn, base)?;
                     let code =
                         UnitCode::parse(&unit).map_err(|e| CliError::Invalid(e.to_string()))?;
@@ -395,8 +390,7 @@ fn pki_command(settings: &Settings, cmd: PkiCommand) -> Result<(), CliError> {
 }
 
 fn apikey_command(settings: &Settings, cmd: ApiKeyCommand) -> Result<(), CliError> {
-    let pool = connect(settings)?;
-    let mut conn = pool.get().map_err(StoreError::from)?;
+    let mut conn = connect(settings)?;
     let by = actor();
     match cmd {
         ApiKeyCommand::Create { name, role } => {

@@ -246,7 +246,10 @@ mod tests {
     }
 
     #[test]
-    #[expect(clippy::result_large_err, reason = "figment's Jail API returns its own error")]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail API returns its own error"
+    )]
     fn tooling_variables_are_not_settings() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("PENEX_TEST_DATABASE_URL", "postgres://x@h/db");
