@@ -388,6 +388,16 @@ async fn bad_input_gets_problems_never_a_500() {
             .iter()
             .all(|i| i["status"] == "rejected")
     );
+    // Control characters (which PostgreSQL cannot store) are field errors, not 500s.
+    let mut nul = company_record(JINGAN, "沪静城管罚字〔2025〕第7\u{0}01号", 16);
+    nul["CF_XDR_MC"] = json!("上海\u{0}某某有限公司");
+    let out: Value = push(&c, &app, &json!({"records": [nul]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(out["items"][0]["status"], "rejected");
+    assert_eq!(out["items"][0]["errors"][0]["code"], "control_character");
     // Unknown record ids are 404; revoke with a wrong reason is a 4xx problem.
     problem(
         c.get(app.url("/v1/records/rec_nope")).send().await.unwrap(),

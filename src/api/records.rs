@@ -816,6 +816,20 @@ pub async fn revoke_record(
     let id = path.into_inner();
     let RevokeRequest { reason, note } = body.into_inner();
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note.as_deref().is_some_and(|n| {
+        n.chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    }) {
+        return Err(ApiError::Unprocessable {
+            code: "invalid_note",
+            detail: "the note holds control characters".into(),
+            errors: vec![ProblemFieldError {
+                pointer: "/note".into(),
+                code: "control_character".into(),
+                detail: "expected printable text, tabs and line breaks only".into(),
+            }],
+        });
+    }
     if reason == RevokeReason::Other && note.is_none() {
         return Err(ApiError::Unprocessable {
             code: "note_required",

@@ -77,11 +77,14 @@ pub enum IssueCode {
     PublicityBelowMinimum,
     /// Warning: the given publicity end is longer than the legal maximum.
     PublicityAboveMaximum,
+    /// Error: text holds control characters (NUL, escape, …) other than tab and line breaks;
+    /// no published record has them, and several databases cannot store them.
+    ControlCharacter,
 }
 
 impl IssueCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [IssueCode; 23] = [
+    pub const ALL: [IssueCode; 24] = [
         IssueCode::Required,
         IssueCode::InvalidType,
         IssueCode::InvalidChecksum,
@@ -105,6 +108,7 @@ impl IssueCode {
         IssueCode::ValidUntilBeforeDecision,
         IssueCode::PublicityBelowMinimum,
         IssueCode::PublicityAboveMaximum,
+        IssueCode::ControlCharacter,
     ];
 
     /// The wire code.
@@ -133,6 +137,7 @@ impl IssueCode {
             IssueCode::ValidUntilBeforeDecision => "valid_until_before_decision",
             IssueCode::PublicityBelowMinimum => "publicity_below_minimum",
             IssueCode::PublicityAboveMaximum => "publicity_above_maximum",
+            IssueCode::ControlCharacter => "control_character",
         }
     }
 }

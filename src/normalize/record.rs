@@ -114,6 +114,12 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
+/// Whether text holds a control character other than tab and line breaks.
+fn has_control_character(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
 /// Text of a scalar: strings as given, numbers as JSON writes them; blank and null are absent.
 fn scalar_text(v: &Value) -> Result<Option<String>, &'static str> {
     match v {
@@ -237,6 +243,12 @@ impl<'a> Input<'a> {
                 format!("expected text or a number, got {kind}"),
             )]),
             Ok(None) => Ok(None),
+            Ok(Some(text)) if has_control_character(&text) => Err(vec![FieldIssue::new(
+                pointer,
+                IssueCode::ControlCharacter,
+                "the text holds a control character (such as NUL); expected printable text, \
+                 tabs and line breaks only",
+            )]),
             Ok(Some(text)) => match parse(&text) {
                 Ok(v) => Ok(Some((v, text))),
                 Err((code, detail)) => Err(vec![FieldIssue::new(pointer, code, detail)]),

@@ -503,6 +503,7 @@ fn every_issue_code_has_a_path_that_produces_it() {
     run(with("CF_NR_WFFF", json!("1")), &ctx());
     run(with("place_division", json!("110000")), &ctx());
     run(with("CF_YXQ", json!("2020-01-01")), &ctx());
+    run(with("CF_XDR_MC", json!("张\u{0}三")), &ctx());
     let all: BTreeSet<String> = IssueCode::ALL
         .iter()
         .map(|c| c.as_str().to_owned())
