@@ -261,9 +261,10 @@ fn summarize(items: &[ItemResult]) -> Summary {
     "place_division": "310106"
 }]}))]
 pub struct PushBatch {
-    /// At most `limits.max_batch_items` (1,000 by default) records. A single bare record object
-    /// is accepted too.
-    #[schema(value_type = Vec<Object>)]
+    /// 1 to `limits.max_batch_items` (1,000 by default) records. An item that is not a record
+    /// object is answered `rejected` like any invalid record; a single bare record object is
+    /// accepted as the body too.
+    #[schema(min_items = 1, max_items = 1000)]
     pub records: Vec<Value>,
 }
 
@@ -322,7 +323,7 @@ fn forbidden(indexes: &[usize], batch: bool, base: &str) -> ApiError {
                    rights make the whole request 403, nothing stored.",
     security(("mtls" = [])),
     request_body(content = PushBatch, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: same key + same body → same answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: same key + same body → same answer", pattern = "^[!-~]{1,255}$", min_length = 1, max_length = 255)),
     responses(
         (status = 200, description = "Per-item outcomes in input order", body = PushResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -773,13 +774,28 @@ pub async fn get_record(
     ))
 }
 
+/// The reasons a record can be revoked, as the spec names them (mirrors
+/// [`RevokeReason`]).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum RevokeReasonName {
+    /// 复议撤销: revoked on administrative reconsideration.
+    Reconsideration,
+    /// 诉讼撤销: revoked by a court.
+    Litigation,
+    /// 自行纠错: corrected by the deciding authority itself.
+    SelfCorrection,
+    /// Anything else; a note is required.
+    Other,
+}
+
 /// Why a record is revoked.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// `reconsideration` 复议撤销, `litigation` 诉讼撤销, `self_correction` 自行纠错, or
     /// `other` (then `note` is required).
-    #[schema(value_type = String, example = "reconsideration")]
+    #[schema(value_type = RevokeReasonName, example = "reconsideration")]
     pub reason: RevokeReason,
     /// Free text; required with `other`.
     pub note: Option<String>,
