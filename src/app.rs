@@ -228,7 +228,14 @@ pub async fn prepare(settings: Settings, migrate: bool) -> Result<Prepared, Star
     let tls = tls_material(&settings, &base_units)?;
     let (url, pool) = open_database(&settings, migrate)?;
     tracing::info!(database = %url.redacted(), "database ready");
-    let cache = Cache::connect(settings.redis_url.as_ref().map(|s| s.expose_secret())).await?;
+    let cache = Cache::connect_with(
+        settings.redis_url.as_ref().map(|s| s.expose_secret()),
+        crate::cache::CacheConfig {
+            key_prefix: settings.redis_prefix.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
     tracing::info!(cache = cache.backend_name(), "cache ready");
     let registry = {
         let mut conn = pool.get().map_err(StoreError::from)?;

@@ -34,6 +34,9 @@ pub struct Settings {
     pub tls: TlsSettings,
     /// Request limits.
     pub limits: Limits,
+    /// Rate limits per caller and route class (in Redis when configured, so they hold across
+    /// instances; else in-process).
+    pub rate_limits: RateLimits,
     /// Logging.
     pub log: LogSettings,
     /// Publicity periods (NDRC Order 2023 No. 58), used when a record has no 公示截止期.
@@ -74,6 +77,26 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most records in one batch push.
     pub max_batch_items: usize,
+}
+
+/// Rate limits per caller, by route class.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Writes: pushes, validations, revocations (`POST`).
+    pub push: RateLimit,
+    /// Reads: records, whoami (`GET`).
+    pub query: RateLimit,
+}
+
+/// At most `limit` requests per `window_secs` seconds.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub limit: u32,
+    /// Window length in seconds.
+    pub window_secs: u64,
 }
 
 /// Log output.
@@ -158,6 +181,16 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "limits.max_batch_items must be between 1 and 10000".into(),
             ));
+        }
+        for (name, rl) in [
+            ("push", self.rate_limits.push),
+            ("query", self.rate_limits.query),
+        ] {
+            if rl.limit == 0 || rl.window_secs == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "rate_limits.{name}: limit and window_secs must be at least 1"
+                )));
+            }
         }
         if self.limits.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid(

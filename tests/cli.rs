@@ -283,7 +283,7 @@ async fn sigterm_lets_an_in_flight_push_finish() {
         assert!(Instant::now() < deadline, "server not ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let records: Vec<serde_json::Value> = (0..300)
+    let records: Vec<serde_json::Value> = (0..400)
         .map(|i| {
             common::records::company_record(
                 "上海市静安区城市管理行政执法局",
@@ -301,7 +301,8 @@ async fn sigterm_lets_an_in_flight_push_finish() {
                 .await
         }
     });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // A 400-record batch takes the (debug) server well over this long to process.
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let pid = server.id().to_string();
     assert!(
         Command::new("kill")
@@ -316,7 +317,7 @@ async fn sigterm_lets_an_in_flight_push_finish() {
         .expect("the in-flight push was cut off");
     assert_eq!(resp.status(), 200);
     let body: serde_json::Value = resp.json().await.expect("json");
-    assert_eq!(body["summary"]["accepted"], 300);
+    assert_eq!(body["summary"]["accepted"], 400);
     let status = server.wait().expect("wait");
     assert!(
         status.success(),

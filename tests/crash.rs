@@ -105,9 +105,11 @@ async fn sigkill_mid_batch_loses_no_answered_record_and_leaves_no_half_batch() {
     let url = format!("https://localhost:{port}/v1/records");
 
     // Four writers push batches until the server dies under them.
+    let answered_count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut writers = Vec::new();
     for w in 0..4_usize {
         let (c, url) = (c.clone(), url.clone());
+        let answered_count = answered_count.clone();
         writers.push(tokio::spawn(async move {
             let mut answered: Vec<(usize, Vec<String>)> = Vec::new();
             let mut sent = Vec::new();
@@ -138,11 +140,18 @@ async fn sigkill_mid_batch_loses_no_answered_record_and_leaves_no_half_batch() {
                     "every item of a good batch is stored: {body}"
                 );
                 answered.push((n, ids));
+                answered_count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
             (answered, sent)
         }));
     }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Kill once a few batches were answered, whatever the machine's speed: the others are then
+    // in flight.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while answered_count.load(std::sync::atomic::Ordering::SeqCst) < 6 && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.kill().expect("SIGKILL");
     server.wait().expect("reap");
 

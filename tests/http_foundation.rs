@@ -260,3 +260,51 @@ async fn the_spec_and_swagger_ui_are_served_without_outside_requests() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after_then_recover() {
+    let app = TestApp::start_with_overrides(serde_json::json!({
+        "rate_limits": {
+            "push": {"limit": 50, "window_secs": 60},
+            "query": {"limit": 3, "window_secs": 2},
+        }
+    }))
+    .await;
+    let c = app.client(Who::Lead(Party::Anhui));
+    for _ in 0..3 {
+        assert_eq!(
+            c.get(app.url("/v1/whoami")).send().await.unwrap().status(),
+            200
+        );
+    }
+    let r = c.get(app.url("/v1/whoami")).send().await.unwrap();
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "retry-after {retry}");
+    assert_eq!(problem(r, 429).await["code"], "rate_limited");
+    // Limits are per caller: another identity is not affected.
+    let other = app.client(Who::Lead(Party::Zhejiang));
+    assert_eq!(
+        other
+            .get(app.url("/v1/whoami"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Public routes are not limited.
+    assert_eq!(
+        c.get(app.url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        c.get(app.url("/v1/whoami")).send().await.unwrap().status(),
+        200
+    );
+    app.stop().await;
+}

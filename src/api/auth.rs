@@ -94,6 +94,14 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let cert = req.conn_data::<PeerCertificate>().cloned();
+        // POST/PUT/DELETE are writes; everything else reads.
+        let class = if req.method() == actix_web::http::Method::GET
+            || req.method() == actix_web::http::Method::HEAD
+        {
+            RouteClass::Query
+        } else {
+            RouteClass::Push
+        };
         let bearer = req
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
@@ -110,6 +118,7 @@ impl FromRequest for Caller {
                 return Err(ApiError::Unauthenticated);
             };
             tracing::Span::current().record("caller", identity.actor().as_str());
+            rate_limit(&state, &identity, class).await?;
             Ok(Caller(identity))
         })
     }
@@ -167,6 +176,41 @@ fn identify_certificate(state: &AppState, der: &[u8]) -> Result<Identity, ApiErr
             level: None,
             via: AuthMethod::Certificate,
         }),
+    }
+}
+
+/// What a request does, for rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteClass {
+    /// Writes.
+    Push,
+    /// Reads.
+    Query,
+}
+
+/// Counts the request against the caller's limit for its class; 429 when it is spent. When the
+/// cache cannot answer, the request is let through (and logged): an outage of the limiter must
+/// not stop the exchange, and `/readyz` already reports it.
+async fn rate_limit(
+    state: &AppState,
+    identity: &Identity,
+    class: RouteClass,
+) -> Result<(), ApiError> {
+    let (name, cfg) = match class {
+        RouteClass::Push => ("push", state.settings.rate_limits.push),
+        RouteClass::Query => ("query", state.settings.rate_limits.query),
+    };
+    let key = format!("rl:{name}:{}", identity.actor());
+    let window = std::time::Duration::from_secs(cfg.window_secs);
+    match state.cache.rate_limit(&key, cfg.limit, window).await {
+        Ok(d) if d.allowed => Ok(()),
+        Ok(d) => Err(ApiError::TooManyRequests {
+            retry_after_secs: d.retry_after.as_secs().max(1),
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limiter unavailable; request let through");
+            Ok(())
+        }
     }
 }
 

@@ -155,6 +155,33 @@ impl TestApp {
         Self::start_with(dir, db, settings).await
     }
 
+    /// Starts a server on a fresh backend with some settings overridden (JSON merged over the
+    /// test settings).
+    pub async fn start_with_overrides(overrides: serde_json::Value) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new(dir.path());
+        let base = test_settings(dir.path(), &db);
+        let mut merged = serde_json::json!({
+            "listen": "127.0.0.1:0",
+            "data_dir": dir.path().to_str().unwrap(),
+            "database_url": db.url,
+            "database_pool_size": 4,
+            "units_file": repo().join("config/units.toml").to_str().unwrap(),
+            "redis_prefix": base.redis_prefix,
+        });
+        if let Some(url) = &base.redis_url {
+            use secrecy::ExposeSecret;
+            merged["redis_url"] = serde_json::Value::String(url.expose_secret().to_owned());
+        }
+        if let (Some(m), Some(o)) = (merged.as_object_mut(), overrides.as_object()) {
+            for (k, v) in o {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        let settings = Settings::with_overrides(merged).expect("settings");
+        Self::start_with(dir, db, settings).await
+    }
+
     /// Starts a server with given settings.
     pub async fn start_with(dir: tempfile::TempDir, db: TestDb, settings: Settings) -> TestApp {
         penex::tls::config::install_default_provider();
