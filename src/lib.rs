@@ -10,6 +10,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod dedup;
 pub mod domain;
 pub mod normalize;
 pub mod service;

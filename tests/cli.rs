@@ -70,7 +70,7 @@ fn postgres_needs_explicit_migrations_and_sqlite_migrates_itself() {
         let out = penex(dir.path(), &db.url, &["migrate"]);
         assert!(out.status.success(), "{}", text(&out));
         assert!(
-            text(&out).contains("2 migration(s) applied"),
+            text(&out).contains("3 migration(s) applied"),
             "{}",
             text(&out)
         );

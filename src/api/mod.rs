@@ -8,6 +8,7 @@ pub mod auth;
 pub mod problem;
 pub mod records;
 pub mod state;
+pub mod subjects;
 pub mod system;
 
 use actix_web::body::MessageBody;
@@ -43,6 +44,7 @@ use utoipa_swagger_ui::SwaggerUi;
     tags(
         (name = "system", description = "Health and identity"),
         (name = "records", description = "Penalty records: push, validate, read, revoke"),
+        (name = "subjects", description = "Who a subject is, across the four parties"),
     )
 )]
 pub struct ApiDoc;
@@ -84,7 +86,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(records::push_records)
         .service(records::validate_records)
         .service(records::get_record)
-        .service(records::revoke_record);
+        .service(records::revoke_record)
+        .service(subjects::get_subject)
+        .service(subjects::unlink_subject);
 }
 
 /// The OpenAPI document generated from the registered routes.

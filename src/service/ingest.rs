@@ -14,6 +14,7 @@
 use super::sealing::seal_pointers;
 use crate::crypto::CryptoError;
 use crate::crypto::pii::{KIND_RESIDENT_ID, PiiKeyring};
+use crate::dedup::subject::{SealedIds, SubjectKey, may_link_by_name, other_document, subject_key};
 use crate::domain::record::{CanonicalRecord, IdType, SubjectKind};
 use crate::domain::registry::Registry;
 use crate::domain::unit::{Unit, UnitCode};
@@ -84,6 +85,8 @@ pub struct ReadyItem {
     pub sealed_json: String,
     /// Blind index of the subject's resident ID.
     pub subject_id_index: Option<String>,
+    /// The strongest key of the subject.
+    pub subject_key: SubjectKey,
     /// Warnings of normalization.
     pub warnings: Vec<FieldIssue>,
 }
@@ -270,11 +273,26 @@ fn seal_record(
         }
         _ => None,
     };
+    let other_document_index = match other_document(&record.subject) {
+        Some((kind, no)) if record.subject.kind == SubjectKind::NaturalPerson => {
+            Some(keyring.blind_index("id_document", &format!("{kind}|{no}"))?)
+        }
+        _ => None,
+    };
+    let key = subject_key(
+        &record.subject,
+        &SealedIds {
+            resident_id: subject_id_index.clone(),
+            other_document: other_document_index,
+        },
+        authority.party,
+    );
     Ok(ReadyItem {
         index,
         record_id: record_id(&authority.code, &record.decision_no),
         sealed_json: doc.to_string(),
         subject_id_index,
+        subject_key: key,
         record,
         authority,
         warnings,
@@ -393,6 +411,7 @@ fn store_ready(
         },
     )?;
     if status != ItemStatus::Duplicate {
+        let subject_id = resolve_subject(conn, ready, now)?;
         let write = store::records::RecordWrite {
             id: &ready.record_id,
             authority_code: ready.authority.code.as_str(),
@@ -411,6 +430,7 @@ fn store_ready(
             publicity_until: r.publicity_until,
             publicity_min_until: r.publicity_min_until,
             canonical_json: &ready.sealed_json,
+            subject_id: Some(&subject_id),
             updated_at: now,
         };
         if existing.is_none() {
@@ -438,6 +458,56 @@ fn store_ready(
         errors: Vec::new(),
         warnings: ready.warnings.clone(),
     })
+}
+
+/// The subject of a ready item: found by its key, or created; a new strong subject links the
+/// unlinked weak subjects of the same folded name, party and kind (organizations only), with
+/// the reason kept. Returns the subject id.
+fn resolve_subject(
+    conn: &mut Conn,
+    ready: &ReadyItem,
+    now: chrono::NaiveDateTime,
+) -> Result<String, StoreError> {
+    let key = &ready.subject_key;
+    let subject = &ready.record.subject;
+    let (kind, value) = (key.kind(), key.value());
+    if let Some(found) = store::subjects::find_by_key(conn, kind, &value)? {
+        store::subjects::add_name(conn, &found.id, &subject.name, now)?;
+        return Ok(found.id);
+    }
+    let id = key.subject_id();
+    let party = ready.authority.party.code();
+    store::subjects::insert(
+        conn,
+        &store::subjects::NewSubject {
+            id: &id,
+            key_kind: kind,
+            key_value: &value,
+            strong: key.is_strong(),
+            kind: subject.kind.as_str(),
+            party,
+            name: &subject.name,
+            created_at: now,
+        },
+    )?;
+    store::subjects::add_name(conn, &id, &subject.name, now)?;
+    if key.is_strong() {
+        for weak in store::subjects::weak_by_name(conn, party, &subject.name)? {
+            let weak_kind = match weak.kind.as_str() {
+                "legal_person" => SubjectKind::LegalPerson,
+                "individual_business" => SubjectKind::IndividualBusiness,
+                _ => SubjectKind::NaturalPerson,
+            };
+            if may_link_by_name(weak_kind, subject.kind) {
+                let reason = format!(
+                    "record {} brought a {} for the same name, party and kind",
+                    ready.record_id, kind
+                );
+                store::subjects::set_link(conn, &weak.id, Some(&id), Some(&reason), now)?;
+            }
+        }
+    }
+    Ok(id)
 }
 
 /// Why a record was revoked (行政处罚决定被撤销).

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod conn;
 pub mod records;
 pub mod schema;
+pub mod subjects;
 pub mod units;
 
 pub use conn::{AnyConnection, Conn, DatabaseUrl, Pool};

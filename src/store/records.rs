@@ -57,6 +57,8 @@ pub struct RecordRow {
     pub revoke_reason: Option<String>,
     /// Free text with the reason.
     pub revoke_note: Option<String>,
+    /// The resolved subject.
+    pub subject_id: Option<String>,
 }
 
 /// A new record or a new version of one (the columns a push sets).
@@ -97,6 +99,8 @@ pub struct RecordWrite<'a> {
     pub publicity_min_until: NaiveDate,
     /// Canonical JSON, sealed.
     pub canonical_json: &'a str,
+    /// The resolved subject.
+    pub subject_id: Option<&'a str>,
     /// Updated at.
     pub updated_at: NaiveDateTime,
 }
@@ -309,4 +313,13 @@ pub fn insert_idempotent(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Current versions of the records of these subjects, newest decision first.
+pub fn of_subjects(conn: &mut Conn, subject_ids: &[String]) -> Result<Vec<RecordRow>, StoreError> {
+    Ok(records::table
+        .filter(records::subject_id.eq_any(subject_ids))
+        .order((records::decision_date.desc(), records::id.asc()))
+        .select(RecordRow::as_select())
+        .load(conn)?)
 }

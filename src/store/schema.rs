@@ -68,6 +68,31 @@ diesel::table! {
         revoked_by -> Nullable<Text>,
         revoke_reason -> Nullable<Text>,
         revoke_note -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    subjects (id) {
+        id -> Text,
+        key_kind -> Text,
+        key_value -> Text,
+        strong -> Bool,
+        kind -> Text,
+        party -> Text,
+        name -> Text,
+        linked_to -> Nullable<Text>,
+        link_reason -> Nullable<Text>,
+        linked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subject_names (subject_id, name) {
+        subject_id -> Text,
+        name -> Text,
+        first_seen -> Timestamp,
     }
 }
 
@@ -118,4 +143,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     record_versions,
     submissions,
     idempotency_keys,
+    subjects,
+    subject_names,
 );

@@ -1,0 +1,216 @@
+//! Subjects (行政相对人): who a subject is, the names it was seen under, its weak subjects
+//! linked to it, and all its records across the four parties.
+//!
+//! Roles: units, analysts and operators read; operators undo links.
+
+use super::auth::Caller;
+use super::problem::{ApiError, Problem};
+use super::state::AppState;
+use crate::domain::party::Role;
+use crate::store::{self, StoreError};
+use actix_web::{get, post, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A record of a subject, in brief.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectRecord {
+    /// Record id.
+    pub id: String,
+    /// The subject (this one or a weak subject linked to it) the record names.
+    pub subject_id: String,
+    /// Deciding authority.
+    pub authority_code: String,
+    /// Its party.
+    pub party: String,
+    /// Normalized decision number.
+    pub decision_no: String,
+    /// 处罚决定日期.
+    #[schema(value_type = String, format = Date)]
+    pub decision_date: chrono::NaiveDate,
+    /// Violation type as given.
+    pub violation_type: String,
+    /// Fine in fen.
+    pub fine_fen: Option<i64>,
+    /// `active` or `revoked`.
+    pub status: String,
+}
+
+/// A weak subject linked to a strong one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectLink {
+    /// The weak subject.
+    pub subject_id: String,
+    /// The strong subject.
+    pub linked_to: String,
+    /// Why they were linked.
+    pub reason: String,
+    /// When (UTC).
+    pub at: Option<chrono::NaiveDateTime>,
+}
+
+/// A subject with its records across the region.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectView {
+    /// Stable id (`sub_…`).
+    pub id: String,
+    /// What it is resolved by: uscc, resident_id, id_document, org_code, registration_no, weak.
+    pub key_kind: String,
+    /// The identifier for USCCs, organization codes and registration numbers; identity
+    /// documents are never shown (they are kept only as keyed blind indexes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    /// Whether the key identifies the subject for certain. Weak subjects are never flagged.
+    pub strong: bool,
+    /// legal_person, natural_person or individual_business.
+    pub kind: String,
+    /// Party where first seen.
+    pub party: String,
+    /// The names it was seen under (folded), first seen first.
+    pub names: Vec<String>,
+    /// For a weak subject: the strong subject it is linked to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linked_to: Option<SubjectLink>,
+    /// For a strong subject: the weak subjects linked to it.
+    pub linked: Vec<SubjectLink>,
+    /// All records of the subject and of the weak subjects linked to it, newest first.
+    pub records: Vec<SubjectRecord>,
+}
+
+fn link_of(row: &store::subjects::SubjectRow) -> Option<SubjectLink> {
+    row.linked_to.as_ref().map(|to| SubjectLink {
+        subject_id: row.id.clone(),
+        linked_to: to.clone(),
+        reason: row.link_reason.clone().unwrap_or_default(),
+        at: row.linked_at,
+    })
+}
+
+/// A subject by id (`sub_…`) or by unified social credit code.
+#[utoipa::path(
+    operation_id = "get_subject",
+    tag = "subjects",
+    description = "Roles: unit, analyst, operator. `key` is a subject id or an 18-character \
+                   USCC. Natural persons' identity documents never appear.",
+    security(("mtls" = []), ("api_key" = [])),
+    params(("key" = String, Path, description = "Subject id (`sub_…`) or USCC")),
+    responses(
+        (status = 200, description = "The subject", body = SubjectView),
+        (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not admitted", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subject", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/subjects/{key}")]
+pub async fn get_subject(
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<web::Json<SubjectView>, ApiError> {
+    caller.require(&[Role::Unit, Role::Analyst, Role::Operator])?;
+    let key = path.into_inner();
+    let view = state
+        .db(move |c| -> Result<Option<SubjectView>, StoreError> {
+            let row = if key.starts_with("sub_") {
+                store::subjects::find(c, &key)?
+            } else {
+                let uscc = key.trim().to_ascii_uppercase();
+                store::subjects::find_by_key(c, "uscc", &uscc)?
+            };
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let linked = store::subjects::linked_to(c, &row.id)?;
+            let mut ids: Vec<String> = vec![row.id.clone()];
+            ids.extend(linked.iter().map(|l| l.id.clone()));
+            let records = store::records::of_subjects(c, &ids)?;
+            let names = store::subjects::names(c, &row.id)?;
+            let shows_identifier = matches!(
+                row.key_kind.as_str(),
+                "uscc" | "org_code" | "registration_no"
+            );
+            Ok(Some(SubjectView {
+                identifier: shows_identifier.then(|| row.key_value.clone()),
+                linked_to: link_of(&row),
+                linked: linked.iter().filter_map(link_of).collect(),
+                records: records
+                    .into_iter()
+                    .map(|r| SubjectRecord {
+                        subject_id: r.subject_id.unwrap_or_default(),
+                        id: r.id,
+                        authority_code: r.authority_code,
+                        party: r.party,
+                        decision_no: r.decision_no,
+                        decision_date: r.decision_date,
+                        violation_type: r.violation_type,
+                        fine_fen: r.fine_fen,
+                        status: r.status,
+                    })
+                    .collect(),
+                names,
+                id: row.id,
+                key_kind: row.key_kind,
+                strong: row.strong,
+                kind: row.kind,
+                party: row.party,
+            }))
+        })
+        .await?;
+    view.map(web::Json).ok_or(ApiError::NotFound)
+}
+
+/// Undo the link of a weak subject to a strong one.
+#[utoipa::path(
+    operation_id = "unlink_subject",
+    tag = "subjects",
+    description = "Roles: operator. The weak subject stands alone again; audited.",
+    security(("mtls" = [])),
+    params(("id" = String, Path, description = "The weak subject's id (`sub_…`)")),
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subject", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The subject is not linked", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/subjects/{id}/unlink")]
+pub async fn unlink_subject(
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let actor = caller.require(&[Role::Operator])?.actor();
+    let id = path.into_inner();
+    let outcome = state
+        .db(move |c| {
+            store::conn::write_tx(c, |c| -> Result<Option<bool>, StoreError> {
+                let Some(row) = store::subjects::find(c, &id)? else {
+                    return Ok(None);
+                };
+                let Some(to) = row.linked_to else {
+                    return Ok(Some(false));
+                };
+                store::subjects::set_link(c, &id, None, None, store::now_utc())?;
+                store::audit::append(
+                    c,
+                    &store::audit::NewAudit {
+                        actor: &actor,
+                        action: "subject.unlink",
+                        target: &id,
+                        detail: &serde_json::json!({ "was_linked_to": to }).to_string(),
+                    },
+                )?;
+                Ok(Some(true))
+            })
+        })
+        .await?;
+    match outcome {
+        None => Err(ApiError::NotFound),
+        Some(false) => Err(ApiError::Conflict {
+            code: "not_linked",
+            detail: "the subject is not linked to another".into(),
+        }),
+        Some(true) => Ok(actix_web::HttpResponse::NoContent().finish()),
+    }
+}

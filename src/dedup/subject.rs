@@ -1,0 +1,226 @@
+//! Subject keys: USCC (统一社会信用代码); else, for natural persons, the blind index of the
+//! resident ID or of another identity document; else the organization code or a registration
+//! number; else a weak key of the folded name within the deciding party.
+
+use crate::domain::party::Party;
+use crate::domain::record::{IdType, Subject, SubjectKind};
+use serde::Serialize;
+
+/// The key a subject is resolved by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum SubjectKey {
+    /// 统一社会信用代码 (GB 32100).
+    Uscc(String),
+    /// Blind index of a resident ID number (居民身份证号码).
+    ResidentId(String),
+    /// Blind index of another identity document (type and number).
+    IdDocument(String),
+    /// 组织机构代码 (GB 11714).
+    OrgCode(String),
+    /// 工商注册号, 事业单位证书号, 社会组织登记证号 or 税务登记号 (kind-prefixed).
+    RegistrationNo(String),
+    /// Weak: the folded name within a party. Never enough to flag anyone.
+    Weak {
+        /// Party of the deciding authority.
+        party: Party,
+        /// Folded name.
+        name: String,
+    },
+}
+
+impl SubjectKey {
+    /// Stored key kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SubjectKey::Uscc(_) => "uscc",
+            SubjectKey::ResidentId(_) => "resident_id",
+            SubjectKey::IdDocument(_) => "id_document",
+            SubjectKey::OrgCode(_) => "org_code",
+            SubjectKey::RegistrationNo(_) => "registration_no",
+            SubjectKey::Weak { .. } => "weak",
+        }
+    }
+
+    /// Stored key value.
+    pub fn value(&self) -> String {
+        match self {
+            SubjectKey::Uscc(v)
+            | SubjectKey::ResidentId(v)
+            | SubjectKey::IdDocument(v)
+            | SubjectKey::OrgCode(v)
+            | SubjectKey::RegistrationNo(v) => v.clone(),
+            SubjectKey::Weak { party, name } => format!("{}|{name}", party.code()),
+        }
+    }
+
+    /// Whether the key identifies one subject for certain.
+    pub fn is_strong(&self) -> bool {
+        !matches!(self, SubjectKey::Weak { .. })
+    }
+
+    /// The stable subject id for this key.
+    pub fn subject_id(&self) -> String {
+        let d = ring::digest::digest(
+            &ring::digest::SHA256,
+            format!("{}\n{}", self.kind(), self.value()).as_bytes(),
+        );
+        let short: Vec<u8> = d.as_ref().iter().take(10).copied().collect();
+        format!("sub_{}", hex::encode(short))
+    }
+}
+
+/// Blind indexes a caller computed for the subject's identity documents.
+#[derive(Debug, Clone, Default)]
+pub struct SealedIds {
+    /// Of the resident ID, when the subject is a natural person with one.
+    pub resident_id: Option<String>,
+    /// Of another identity document (type and number).
+    pub other_document: Option<String>,
+}
+
+/// The strongest key a subject carries. `party` is the deciding authority's party (for the
+/// weak key).
+pub fn subject_key(subject: &Subject, ids: &SealedIds, party: Party) -> SubjectKey {
+    if let Some(uscc) = &subject.uscc {
+        return SubjectKey::Uscc(uscc.clone());
+    }
+    if subject.kind == SubjectKind::NaturalPerson {
+        if let Some(idx) = &ids.resident_id {
+            return SubjectKey::ResidentId(idx.clone());
+        }
+        if let Some(idx) = &ids.other_document {
+            return SubjectKey::IdDocument(idx.clone());
+        }
+    }
+    if let Some(code) = &subject.org_code {
+        return SubjectKey::OrgCode(code.clone());
+    }
+    let registrations = [
+        ("business", &subject.business_reg_no),
+        ("institution", &subject.institution_cert_no),
+        ("social_org", &subject.social_org_reg_no),
+        ("tax", &subject.tax_reg_no),
+    ];
+    for (kind, no) in registrations {
+        if let Some(no) = no {
+            return SubjectKey::RegistrationNo(format!("{kind}:{no}"));
+        }
+    }
+    SubjectKey::Weak {
+        party,
+        name: subject.name.clone(),
+    }
+}
+
+/// Whether an identity document other than the resident ID should be indexed.
+pub fn other_document(subject: &Subject) -> Option<(String, String)> {
+    match (&subject.id_type, &subject.id_no) {
+        (Some(IdType::ResidentId), _) | (None, _) | (_, None) => None,
+        (Some(t), Some(no)) => Some((t.to_string(), no.clone())),
+    }
+}
+
+/// Whether a weak subject may be linked to a strong one of the same folded name and party:
+/// organizations and individual businesses only (two people share a name all the time), and of
+/// the same kind.
+pub fn may_link_by_name(weak: SubjectKind, strong: SubjectKind) -> bool {
+    weak == strong && weak != SubjectKind::NaturalPerson
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn subject(kind: SubjectKind) -> Subject {
+        Subject {
+            name: "上海某某有限公司".into(),
+            name_raw: "上海某某有限公司".into(),
+            kind,
+            uscc: None,
+            business_reg_no: None,
+            org_code: None,
+            tax_reg_no: None,
+            institution_cert_no: None,
+            social_org_reg_no: None,
+            legal_rep: None,
+            id_type: None,
+            id_no: None,
+        }
+    }
+
+    #[test]
+    fn the_strongest_identifier_wins() {
+        let mut s = subject(SubjectKind::LegalPerson);
+        let ids = SealedIds::default();
+        assert!(matches!(
+            subject_key(&s, &ids, Party::Shanghai),
+            SubjectKey::Weak { .. }
+        ));
+        s.tax_reg_no = Some("T1".into());
+        assert_eq!(
+            subject_key(&s, &ids, Party::Shanghai),
+            SubjectKey::RegistrationNo("tax:T1".into())
+        );
+        s.org_code = Some("MA1FL0000".into());
+        assert_eq!(
+            subject_key(&s, &ids, Party::Shanghai),
+            SubjectKey::OrgCode("MA1FL0000".into())
+        );
+        s.uscc = Some("91310000MA1FL0000X".into());
+        assert_eq!(
+            subject_key(&s, &ids, Party::Shanghai),
+            SubjectKey::Uscc("91310000MA1FL0000X".into())
+        );
+    }
+
+    #[test]
+    fn natural_persons_resolve_by_sealed_documents_and_are_never_linked_by_name() {
+        let s = subject(SubjectKind::NaturalPerson);
+        let ids = SealedIds {
+            resident_id: Some("abc".into()),
+            other_document: Some("def".into()),
+        };
+        assert_eq!(
+            subject_key(&s, &ids, Party::Anhui),
+            SubjectKey::ResidentId("abc".into())
+        );
+        let only_passport = SealedIds {
+            resident_id: None,
+            other_document: Some("def".into()),
+        };
+        assert_eq!(
+            subject_key(&s, &only_passport, Party::Anhui),
+            SubjectKey::IdDocument("def".into())
+        );
+        assert!(!may_link_by_name(
+            SubjectKind::NaturalPerson,
+            SubjectKind::NaturalPerson
+        ));
+        assert!(may_link_by_name(
+            SubjectKind::LegalPerson,
+            SubjectKind::LegalPerson
+        ));
+        assert!(!may_link_by_name(
+            SubjectKind::LegalPerson,
+            SubjectKind::IndividualBusiness
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn different_strong_identifiers_never_share_a_subject_id(a in "[0-9A-Z]{18}", b in "[0-9A-Z]{18}") {
+            prop_assume!(a != b);
+            prop_assert_ne!(SubjectKey::Uscc(a.clone()).subject_id(), SubjectKey::Uscc(b).subject_id());
+            prop_assert_ne!(SubjectKey::Uscc(a.clone()).subject_id(), SubjectKey::OrgCode(a).subject_id());
+        }
+
+        #[test]
+        fn weak_keys_are_per_party(name in "\\PC{1,20}") {
+            let sh = SubjectKey::Weak { party: Party::Shanghai, name: name.clone() };
+            let js = SubjectKey::Weak { party: Party::Jiangsu, name };
+            prop_assert!(!sh.is_strong());
+            prop_assert_ne!(sh.subject_id(), js.subject_id());
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Subjects and the names they were seen under; weak subjects linked to strong ones.
+
+use super::schema::{subject_names, subjects};
+use super::{Conn, StoreError};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+/// A stored subject.
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = subjects)]
+pub struct SubjectRow {
+    /// Stable id (`sub_…`).
+    pub id: String,
+    /// uscc, resident_id, id_document, org_code, registration_no or weak.
+    pub key_kind: String,
+    /// The identifier (a blind index for identity documents).
+    pub key_value: String,
+    /// Whether the key identifies the subject for certain.
+    pub strong: bool,
+    /// Subject kind.
+    pub kind: String,
+    /// Party where first seen.
+    pub party: String,
+    /// Folded name when first seen.
+    pub name: String,
+    /// For a weak subject: the strong subject it is linked to.
+    pub linked_to: Option<String>,
+    /// Why it was linked.
+    pub link_reason: Option<String>,
+    /// When it was linked.
+    pub linked_at: Option<NaiveDateTime>,
+    /// First seen.
+    pub created_at: NaiveDateTime,
+}
+
+/// A subject to create.
+#[derive(Insertable, Debug, Clone)]
+#[diesel(table_name = subjects)]
+pub struct NewSubject<'a> {
+    /// Stable id.
+    pub id: &'a str,
+    /// Key kind.
+    pub key_kind: &'a str,
+    /// Key value.
+    pub key_value: &'a str,
+    /// Strong?
+    pub strong: bool,
+    /// Subject kind.
+    pub kind: &'a str,
+    /// Party.
+    pub party: &'a str,
+    /// Folded name.
+    pub name: &'a str,
+    /// Created at.
+    pub created_at: NaiveDateTime,
+}
+
+/// The subject with this id.
+pub fn find(conn: &mut Conn, id: &str) -> Result<Option<SubjectRow>, StoreError> {
+    Ok(subjects::table
+        .find(id)
+        .select(SubjectRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The subject with this key.
+pub fn find_by_key(
+    conn: &mut Conn,
+    kind: &str,
+    value: &str,
+) -> Result<Option<SubjectRow>, StoreError> {
+    Ok(subjects::table
+        .filter(subjects::key_kind.eq(kind))
+        .filter(subjects::key_value.eq(value))
+        .select(SubjectRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Creates a subject.
+pub fn insert(conn: &mut Conn, s: &NewSubject<'_>) -> Result<(), StoreError> {
+    diesel::insert_into(subjects::table)
+        .values(s)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a name a subject was seen under (once).
+pub fn add_name(
+    conn: &mut Conn,
+    subject_id: &str,
+    name: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let known = subject_names::table
+        .find((subject_id, name))
+        .count()
+        .get_result::<i64>(conn)?;
+    if known == 0 {
+        diesel::insert_into(subject_names::table)
+            .values((
+                subject_names::subject_id.eq(subject_id),
+                subject_names::name.eq(name),
+                subject_names::first_seen.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Names a subject was seen under, in order of first sight.
+pub fn names(conn: &mut Conn, subject_id: &str) -> Result<Vec<String>, StoreError> {
+    Ok(subject_names::table
+        .filter(subject_names::subject_id.eq(subject_id))
+        .order(subject_names::first_seen.asc())
+        .select(subject_names::name)
+        .load(conn)?)
+}
+
+/// Unlinked weak subjects of this party and folded name.
+pub fn weak_by_name(
+    conn: &mut Conn,
+    party: &str,
+    name: &str,
+) -> Result<Vec<SubjectRow>, StoreError> {
+    Ok(subjects::table
+        .filter(subjects::strong.eq(false))
+        .filter(subjects::party.eq(party))
+        .filter(subjects::name.eq(name))
+        .filter(subjects::linked_to.is_null())
+        .select(SubjectRow::as_select())
+        .load(conn)?)
+}
+
+/// Weak subjects linked to a strong one.
+pub fn linked_to(conn: &mut Conn, strong_id: &str) -> Result<Vec<SubjectRow>, StoreError> {
+    Ok(subjects::table
+        .filter(subjects::linked_to.eq(strong_id))
+        .select(SubjectRow::as_select())
+        .load(conn)?)
+}
+
+/// Links (or, with `None`, unlinks) a weak subject.
+pub fn set_link(
+    conn: &mut Conn,
+    weak_id: &str,
+    strong_id: Option<&str>,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(subjects::table.find(weak_id))
+        .set((
+            subjects::linked_to.eq(strong_id),
+            subjects::link_reason.eq(reason),
+            subjects::linked_at.eq(strong_id.map(|_| now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

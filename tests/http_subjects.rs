@@ -1,0 +1,238 @@
+//! Subject resolution over mutual TLS, on both backends: one subject across parties by USCC,
+//! natural persons by the sealed resident ID, weak subjects kept and linked (with the reason)
+//! when a strong identifier arrives, never linked for natural persons, and links undone by an
+//! operator.
+
+mod common;
+
+use common::records::{company_record, person_record, resident_id, uscc};
+use common::{TestApp, Who, problem};
+use penex::domain::party::Party;
+use serde_json::{Value, json};
+
+const JINGAN: &str = "上海市静安区城市管理行政执法局";
+const SUZHOU: &str = "苏州市城市管理局";
+
+async fn push_ok(app: &TestApp, c: &reqwest::Client, rec: Value) -> String {
+    let out: Value = app
+        .push(c, &json!({ "records": [rec] }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(out["items"][0]["status"], "accepted", "{out}");
+    out["items"][0]["record_id"].as_str().unwrap().to_owned()
+}
+
+async fn subject(app: &TestApp, key: &str) -> Value {
+    let r = app
+        .client(Who::Analyst)
+        .get(app.url(&format!("/v1/subjects/{key}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{key}");
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn one_company_penalized_in_two_parties_is_one_subject() {
+    let app = TestApp::start().await;
+    let sh = app.client(Who::Lead(Party::Shanghai));
+    let js = app.client(Who::Lead(Party::Jiangsu));
+    let a = push_ok(
+        &app,
+        &sh,
+        company_record(JINGAN, "沪静城管罚字〔2025〕第1号", 77),
+    )
+    .await;
+    let mut other = company_record(SUZHOU, "苏城管罚字〔2025〕第9号", 77);
+    // The same company, its name written with full-width brackets and spaces.
+    other["CF_XDR_MC"] = json!("上海测试建筑工程有限公司７７ ");
+    let b = push_ok(&app, &js, other).await;
+    let s = subject(&app, &uscc(77)).await;
+    assert_eq!(s["key_kind"], "uscc");
+    assert_eq!(s["strong"], true);
+    assert_eq!(s["identifier"], uscc(77));
+    let ids: Vec<&str> = s["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&a.as_str()) && ids.contains(&b.as_str()),
+        "{s}"
+    );
+    let parties: Vec<&str> = s["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["party"].as_str().unwrap())
+        .collect();
+    assert!(parties.contains(&"SH") && parties.contains(&"JS"));
+    // The same subject by its id.
+    let by_id = subject(&app, s["id"].as_str().unwrap()).await;
+    assert_eq!(by_id["id"], s["id"]);
+    // A different USCC is a different subject.
+    push_ok(
+        &app,
+        &sh,
+        company_record(JINGAN, "沪静城管罚字〔2025〕第2号", 78),
+    )
+    .await;
+    assert_ne!(subject(&app, &uscc(78)).await["id"], s["id"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn natural_persons_resolve_by_resident_id_and_never_show_it() {
+    let app = TestApp::start().await;
+    let sh = app.client(Who::Lead(Party::Shanghai));
+    let zj = app.client(Who::Lead(Party::Zhejiang));
+    let id_no = resident_id(5);
+    let a = push_ok(
+        &app,
+        &sh,
+        person_record(JINGAN, "沪静城管罚字〔2025〕第3号", &id_no),
+    )
+    .await;
+    let b = push_ok(
+        &app,
+        &zj,
+        person_record("杭州市综合行政执法局", "杭城管罚字〔2025〕第3号", &id_no),
+    )
+    .await;
+    // Both records name one subject (found through the record in the store).
+    let sid_a = app
+        .state
+        .db(move |c| penex::store::records::find(c, &a))
+        .await
+        .unwrap()
+        .unwrap()
+        .subject_id
+        .unwrap();
+    let sid = app
+        .state
+        .db(move |c| penex::store::records::find(c, &b))
+        .await
+        .unwrap()
+        .unwrap()
+        .subject_id
+        .unwrap();
+    let text = app
+        .client(Who::Analyst)
+        .get(app.url(&format!("/v1/subjects/{sid}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains(&id_no), "an ID number was shown: {text}");
+    let s: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(s["key_kind"], "resident_id");
+    assert!(s.get("identifier").is_none());
+    assert_eq!(sid_a, sid);
+    assert_eq!(s["records"].as_array().unwrap().len(), 2);
+    // Another person with the same name is another subject, and is never linked by name.
+    let other = push_ok(
+        &app,
+        &sh,
+        person_record(JINGAN, "沪静城管罚字〔2025〕第4号", &resident_id(6)),
+    )
+    .await;
+    let other_sid = app
+        .state
+        .db(move |c| penex::store::records::find(c, &other))
+        .await
+        .unwrap()
+        .unwrap()
+        .subject_id
+        .unwrap();
+    assert_ne!(other_sid, sid);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_weak_subject_is_linked_when_a_strong_identifier_arrives_and_can_be_unlinked() {
+    let app = TestApp::start().await;
+    let sh = app.client(Who::Lead(Party::Shanghai));
+    let mut weak = company_record(JINGAN, "沪静城管罚字〔2025〕第5号", 90);
+    weak.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
+    let weak_rec = push_ok(&app, &sh, weak).await;
+    let weak_sid = app
+        .state
+        .db(move |c| penex::store::records::find(c, &weak_rec))
+        .await
+        .unwrap()
+        .unwrap()
+        .subject_id
+        .unwrap();
+    let w = subject(&app, &weak_sid).await;
+    assert_eq!(w["strong"], false);
+    assert_eq!(w["key_kind"], "weak");
+    assert!(w.get("linked_to").is_none());
+
+    // The same name in the same party now with a USCC: linked, with the reason.
+    push_ok(
+        &app,
+        &sh,
+        company_record(JINGAN, "沪静城管罚字〔2025〕第6号", 90),
+    )
+    .await;
+    let strong = subject(&app, &uscc(90)).await;
+    assert_eq!(strong["linked"][0]["subject_id"], weak_sid.as_str());
+    assert!(
+        strong["linked"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("uscc")
+    );
+    assert_eq!(strong["records"].as_array().unwrap().len(), 2, "{strong}");
+    assert_eq!(
+        subject(&app, &weak_sid).await["linked_to"]["linked_to"],
+        strong["id"]
+    );
+
+    // Only an operator may undo it.
+    let url = app.url(&format!("/v1/subjects/{weak_sid}/unlink"));
+    problem(
+        app.client(Who::Analyst).post(&url).send().await.unwrap(),
+        403,
+    )
+    .await;
+    let op = app.client(Who::Operator);
+    assert_eq!(op.post(&url).send().await.unwrap().status(), 204);
+    assert_eq!(
+        problem(op.post(&url).send().await.unwrap(), 409).await["code"],
+        "not_linked"
+    );
+    let strong = subject(&app, &uscc(90)).await;
+    assert_eq!(strong["linked"].as_array().unwrap().len(), 0);
+    assert_eq!(strong["records"].as_array().unwrap().len(), 1);
+    // The same name in ANOTHER party is not linked.
+    let mut js_weak = company_record(SUZHOU, "苏城管罚字〔2025〕第5号", 90);
+    js_weak.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
+    let js_rec = push_ok(&app, &app.client(Who::Lead(Party::Jiangsu)), js_weak).await;
+    let js_sid = app
+        .state
+        .db(move |c| penex::store::records::find(c, &js_rec))
+        .await
+        .unwrap()
+        .unwrap()
+        .subject_id
+        .unwrap();
+    assert_ne!(js_sid, weak_sid);
+    assert!(subject(&app, &js_sid).await.get("linked_to").is_none());
+    problem(
+        app.client(Who::Analyst)
+            .get(app.url("/v1/subjects/sub_nope"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    app.stop().await;
+}
