@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 const JINGAN: &str = "上海市静安区城市管理行政执法局";
 const SUZHOU: &str = "苏州市城市管理局";
 
+#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test helper")]
 async fn push_ok(app: &TestApp, c: &reqwest::Client, rec: Value) -> String {
     let out: Value = app
         .push(c, &json!({ "records": [rec] }))
@@ -24,6 +25,7 @@ async fn push_ok(app: &TestApp, c: &reqwest::Client, rec: Value) -> String {
     out["items"][0]["record_id"].as_str().unwrap().to_owned()
 }
 
+#[expect(clippy::unwrap_used, reason = "test helper")]
 async fn subject(app: &TestApp, key: &str) -> Value {
     let r = app
         .client(Who::Analyst)
