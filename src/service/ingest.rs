@@ -286,7 +286,7 @@ fn seal_record(
 pub struct BatchMeta<'a> {
     /// The request id, kept with every submission.
     pub batch_id: &'a str,
-    /// The pushing unit (or `operator:…` for imports).
+    /// The pushing unit (for `penex import`, the unit named with `--unit`).
     pub unit_code: &'a str,
     /// The Idempotency-Key, if given.
     pub idempotency_key: Option<&'a str>,
