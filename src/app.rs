@@ -187,11 +187,16 @@ pub fn tls_material(settings: &Settings, base_units: &[Unit]) -> Result<TlsMater
     }
 }
 
+/// Where the personal-data key file lives (see [`load_pii_keys`]).
+pub fn pii_key_path(settings: &Settings) -> PathBuf {
+    settings.keys_dir().join("pii.key")
+}
+
 /// The keys that seal personal data: 64 random bytes (AES-256-GCM key, then the blind-index
 /// HMAC key) in `<data_dir>/keys/pii.key`, mode 0600, created on first start. Every instance of
 /// one deployment must use the same file.
 pub fn load_pii_keys(settings: &Settings) -> Result<crate::crypto::pii::PiiKeyring, StartError> {
-    let path = settings.keys_dir().join("pii.key");
+    let path = pii_key_path(settings);
     let bytes = crate::crypto::keys::load_or_create_secret(&path, 64)
         .map_err(|e| StartError::Io(format!("personal-data key: {e}")))?;
     let (enc, idx) = bytes.split_at(32.min(bytes.len()));

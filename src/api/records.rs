@@ -426,53 +426,32 @@ async fn store_batch(
     let request_hash = request_hash.to_owned();
     let result = state
         .db(move |conn| {
-            // Two writers racing on the same new record (or the same idempotency key) on
-            // PostgreSQL: the loser's transaction fails on the unique key; run it again and it
-            // sees the winner's row.
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let outcome = store::conn::write_tx(conn, |c| -> Result<_, StoreError> {
-                    if let Some(key) = &idem
-                        && let Some(answer) = store::records::find_idempotent(c, &unit_code, key)?
-                    {
-                        return Ok(Err(answer));
-                    }
-                    let meta = BatchMeta {
-                        batch_id: &batch_id,
-                        unit_code: &unit_code,
-                        idempotency_key: idem.as_deref(),
-                        actor: &actor,
-                    };
-                    let outcomes = ingest::apply(c, &prepared, &meta)?;
-                    let items: Vec<ItemResult> = outcomes.into_iter().map(Into::into).collect();
-                    let response = PushResponse {
-                        batch_id: batch_id.clone(),
-                        summary: summarize(&items),
-                        items,
-                    };
-                    if let Some(key) = &idem {
-                        let json = serde_json::to_string(&response)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                        store::records::insert_idempotent(
-                            c,
-                            &unit_code,
-                            key,
-                            &request_hash,
-                            &json,
-                        )?;
-                    }
-                    Ok(Ok(response))
-                });
-                match outcome {
-                    Err(StoreError::Query(diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation
-                        | diesel::result::DatabaseErrorKind::SerializationFailure,
-                        _,
-                    ))) if attempt < 3 => continue,
-                    other => return other,
+            ingest::write_tx_retrying(conn, |c| {
+                if let Some(key) = &idem
+                    && let Some(answer) = store::records::find_idempotent(c, &unit_code, key)?
+                {
+                    return Ok(Err(answer));
                 }
-            }
+                let meta = BatchMeta {
+                    batch_id: &batch_id,
+                    unit_code: &unit_code,
+                    idempotency_key: idem.as_deref(),
+                    actor: &actor,
+                };
+                let outcomes = ingest::apply(c, &prepared, &meta)?;
+                let items: Vec<ItemResult> = outcomes.into_iter().map(Into::into).collect();
+                let response = PushResponse {
+                    batch_id: batch_id.clone(),
+                    summary: summarize(&items),
+                    items,
+                };
+                if let Some(key) = &idem {
+                    let json = serde_json::to_string(&response)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    store::records::insert_idempotent(c, &unit_code, key, &request_hash, &json)?;
+                }
+                Ok(Ok(response))
+            })
         })
         .await?;
     Ok(result)

@@ -304,7 +304,7 @@ fn seal_record(
 pub struct BatchMeta<'a> {
     /// The request id, kept with every submission.
     pub batch_id: &'a str,
-    /// The pushing unit (or `operator:…` for imports).
+    /// The pushing unit (for `penex import`, the unit named with `--unit`).
     pub unit_code: &'a str,
     /// The Idempotency-Key, if given.
     pub idempotency_key: Option<&'a str>,
@@ -376,6 +376,38 @@ pub fn apply(
         },
     )?;
     Ok(outcomes)
+}
+
+/// Runs `f` in a write transaction, and again (three attempts in all) when it fails on a unique
+/// key or a serialization failure: two writers racing on the same new record (or the same
+/// idempotency key) on PostgreSQL, where the loser's transaction fails on the unique key; run
+/// again, it sees the winner's row.
+pub fn write_tx_retrying<T>(
+    conn: &mut Conn,
+    mut f: impl FnMut(&mut Conn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match store::conn::write_tx(conn, &mut f) {
+            Err(StoreError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation
+                | diesel::result::DatabaseErrorKind::SerializationFailure,
+                _,
+            ))) if attempt < 3 => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Stores a prepared batch in one write transaction ([`apply`]), retried like
+/// [`write_tx_retrying`]: every item and the batch's audit entry commit together or not at all.
+pub fn store_batch(
+    conn: &mut Conn,
+    prepared: &[PreparedItem],
+    meta: &BatchMeta<'_>,
+) -> Result<Vec<ItemOutcome>, StoreError> {
+    write_tx_retrying(conn, |c| apply(c, prepared, meta))
 }
 
 fn store_ready(

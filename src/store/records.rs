@@ -119,6 +119,15 @@ pub fn find_by_identity(
         .optional()?)
 }
 
+/// Whether any record is stored.
+pub fn any(conn: &mut Conn) -> Result<bool, StoreError> {
+    Ok(records::table
+        .select(records::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
 /// The record with this id.
 pub fn find(conn: &mut Conn, id: &str) -> Result<Option<RecordRow>, StoreError> {
     Ok(records::table
