@@ -195,8 +195,23 @@ pub fn pii_key_path(settings: &Settings) -> PathBuf {
 /// The keys that seal personal data: 64 random bytes (AES-256-GCM key, then the blind-index
 /// HMAC key) in `<data_dir>/keys/pii.key`, mode 0600, created on first start. Every instance of
 /// one deployment must use the same file.
-pub fn load_pii_keys(settings: &Settings) -> Result<crate::crypto::pii::PiiKeyring, StartError> {
+///
+/// Refuses to create a new key for a database that already holds records: they were sealed
+/// with another key (a wrong `data_dir`, or a key file not copied to this instance), and a new
+/// key would make new and old ID numbers unreadable to each other.
+pub fn load_pii_keys(
+    settings: &Settings,
+    conn: &mut Conn,
+) -> Result<crate::crypto::pii::PiiKeyring, StartError> {
     let path = pii_key_path(settings);
+    if !path.exists() && store::records::any(conn)? {
+        return Err(StartError::Io(format!(
+            "there is no personal-data key at {}, but the database holds records sealed with \
+             one: point data_dir (PENEX_DATA_DIR) at the folder holding keys/pii.key, or copy \
+             that file from the other instances",
+            path.display()
+        )));
+    }
     let bytes = crate::crypto::keys::load_or_create_secret(&path, 64)
         .map_err(|e| StartError::Io(format!("personal-data key: {e}")))?;
     let (enc, idx) = bytes.split_at(32.min(bytes.len()));
@@ -209,6 +224,12 @@ pub fn load_pii_keys(settings: &Settings) -> Result<crate::crypto::pii::PiiKeyri
     let cipher = crate::crypto::pii::PiiCipher::new(enc, idx, 1)
         .map_err(|e| StartError::Io(format!("personal-data key: {e}")))?;
     Ok(crate::crypto::pii::PiiKeyring::new(cipher))
+}
+
+fn state_pool_conn(
+    pool: &store::Pool,
+) -> Result<diesel::r2d2::PooledConnection<store::conn::Manager>, StartError> {
+    Ok(pool.get().map_err(StoreError::from)?)
 }
 
 /// Everything `serve` needs, assembled (tests build servers from this too).
@@ -252,7 +273,10 @@ pub async fn prepare(settings: Settings, migrate: bool) -> Result<Prepared, Star
     let server_config =
         crate::tls::config::server_config(&tls.server_cert, &tls.server_key, &ca_pems)
             .map_err(|e| StartError::Tls(e.to_string()))?;
-    let pii = load_pii_keys(&settings)?;
+    let pii = {
+        let mut conn = state_pool_conn(&pool)?;
+        load_pii_keys(&settings, &mut conn)?
+    };
     let state = AppState::new(
         Arc::new(settings),
         pool,

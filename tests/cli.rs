@@ -324,3 +324,48 @@ async fn sigterm_lets_an_in_flight_push_finish() {
         "penex did not exit cleanly after SIGTERM: {status}"
     );
 }
+
+#[tokio::test]
+async fn serve_refuses_a_used_database_without_its_personal_data_key() {
+    penex::tls::config::install_default_provider();
+    let app = common::TestApp::start().await;
+    let c = app.client(common::Who::Lead(penex::domain::party::Party::Shanghai));
+    let rec = common::records::company_record(
+        "上海市静安区城市管理行政执法局",
+        "沪静城管罚字〔2025〕第88号",
+        88,
+    );
+    assert_eq!(app.push(&c, &rec).await.status(), 200);
+    let url = app.db.url.clone();
+    assert_eq!(app.count_rows("records").await, 1);
+    // A second instance started with another data folder has no key: it must not make one.
+    let other = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_penex"))
+        .args(["serve", "--migrate"])
+        .env("PENEX_DATA_DIR", other.path())
+        .env("PENEX_DATABASE_URL", &url)
+        .env("PENEX_LISTEN", "127.0.0.1:0")
+        .env("PENEX_UNITS_FILE", common::repo().join("config/units.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    // It must refuse at once; a server that starts anyway is killed and the test fails.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("penex started without its personal-data key");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("personal-data key"), "{}", text(&out));
+    assert!(
+        !other.path().join("keys/pii.key").exists(),
+        "a new key was created"
+    );
+    app.stop().await;
+}

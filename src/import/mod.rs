@@ -24,7 +24,7 @@ use crate::domain::unit::{Unit, UnitCode};
 use crate::normalize::fields::{Field, locate_fields};
 use crate::normalize::{FieldIssue, NormalizeContext};
 use crate::service::ingest::{self, BatchMeta, PrepareError};
-use crate::store::{self, Conn, StoreError};
+use crate::store::{Conn, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use report::{RowResult, RowStatus, Summary};
 use serde_json::Value;
@@ -174,16 +174,7 @@ pub fn pushing_unit(registry: &Registry, code: &str) -> Result<Unit, ImportError
 /// database holds no record: otherwise the import runs with another data folder than the
 /// servers, and ID numbers sealed with a new key could never be read again.
 fn pii_keys(settings: &Settings, conn: &mut Conn) -> Result<PiiKeyring, ImportError> {
-    let path = app::pii_key_path(settings);
-    if !path.exists() && store::records::any(conn)? {
-        return Err(ImportError::Invalid(format!(
-            "there is no personal-data key at {}, but the database holds records: run the \
-             import with the servers' data folder (PENEX_DATA_DIR or data_dir) so that ID \
-             numbers are sealed with their key",
-            path.display()
-        )));
-    }
-    Ok(app::load_pii_keys(settings)?)
+    Ok(app::load_pii_keys(settings, conn)?)
 }
 
 /// A non-blank data row.
