@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod domain;
 pub mod normalize;
 pub mod service;
+pub mod sim;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
