@@ -53,6 +53,23 @@ pub enum Command {
     /// entries as `POST /v1/records`, one transaction per batch. Writes a report with one line
     /// per row (`FILE.report.csv`); rejected rows do not make the command fail.
     Import(ImportArgs),
+    /// Generate a synthetic regional data set with ground truth (records.jsonl, truth.json,
+    /// summary.json; see docs/SIMULATION.md). Deterministic: the same options give the same
+    /// bytes. Deciding authorities come from the units file.
+    Simulate {
+        /// Number of pushes to generate.
+        #[arg(long, default_value_t = 1000)]
+        records: usize,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output folder (created when absent; the three files are overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Reference date: decisions lie in the three years before it.
+        #[arg(long, default_value = "2026-11-01")]
+        today: chrono::NaiveDate,
+    },
 }
 
 /// `penex import …`
@@ -228,6 +245,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Normalize => normalize_stdin(&settings),
         Command::Import(args) => import_command(&settings, args),
+        Command::Simulate {
+            records,
+            seed,
+            out,
+            today,
+        } => simulate(&settings, records, seed, &out, today),
         Command::Unit(cmd) => unit_command(&settings, cmd),
         Command::Pki(cmd) => pki_command(&settings, cmd),
         Command::Apikey(cmd) => apikey_command(&settings, cmd),
@@ -526,6 +549,45 @@ fn import_command(settings: &Settings, args: ImportArgs) -> Result<(), CliError>
             s.refused
         );
     }
+    Ok(())
+}
+
+/// `penex simulate`: generates the set from the registered units and writes it to `out`.
+fn simulate(
+    settings: &Settings,
+    records: usize,
+    seed: u64,
+    out: &std::path::Path,
+    today: chrono::NaiveDate,
+) -> Result<(), CliError> {
+    let units = app::load_base_units(settings)?;
+    if units.iter().all(|u| u.disabled) {
+        return Err(CliError::Invalid(format!(
+            "{} holds no enabled unit to decide penalties",
+            settings.units_file.display()
+        )));
+    }
+    let opts = crate::sim::SimOptions {
+        records,
+        seed,
+        today,
+        mix: crate::sim::Mix::default(),
+    };
+    let set = crate::sim::generate(&opts, &units);
+    set.write_to(out)
+        .map_err(|e| CliError::Invalid(format!("writing {}: {e}", out.display())))?;
+    let e = &set.summary.expected;
+    eprintln!(
+        "{} push(es) written to {}: {} accepted, {} duplicate, {} corrected, {} rejected \
+         expected; {} cross-border pair(s)",
+        set.pushes.len(),
+        out.display(),
+        e.accepted,
+        e.duplicate,
+        e.corrected,
+        e.rejected,
+        set.truth.conflicts.len()
+    );
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod import;
 pub mod normalize;
 pub mod service;
+pub mod sim;
 pub mod store;
 pub mod telemetry;
 pub mod tls;

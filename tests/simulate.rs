@@ -1,0 +1,150 @@
+//! `penex simulate`: the real binary writes the three files deterministically, and a simulated
+//! set pushed through a real server gets exactly the statuses its truth predicts.
+
+mod common;
+
+use common::{TestApp, repo};
+use penex::domain::registry::parse_units_toml;
+use penex::domain::unit::Unit;
+use penex::sim::{Expected, SimOptions, SimSet, Summary, Truth, generate};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+#[expect(clippy::unwrap_used, reason = "test helper")]
+fn units() -> Vec<Unit> {
+    let text = std::fs::read_to_string(repo().join("config/units.toml")).unwrap();
+    parse_units_toml(&text).unwrap()
+}
+
+#[expect(clippy::unwrap_used, reason = "test helper")]
+fn simulate(out: &Path, data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_penex"))
+        .arg("simulate")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .env_remove("PENEX_CONFIG")
+        .env("PENEX_DATA_DIR", data)
+        .env("PENEX_UNITS_FILE", repo().join("config/units.toml"))
+        .output()
+        .unwrap()
+}
+
+#[expect(clippy::unwrap_used, reason = "test helper")]
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+#[test]
+fn the_binary_writes_records_truth_and_summary_deterministically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    let data = tmp.path().join("data");
+    for out in [&a, &b] {
+        let run = simulate(out, &data, &["--records", "500", "--seed", "7"]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(String::from_utf8_lossy(&run.stderr).contains("500 push(es)"));
+    }
+    let run = simulate(&c, &data, &["--records", "500", "--seed", "8"]);
+    assert!(run.status.success());
+
+    let records = read(&a, "records.jsonl");
+    let lines: Vec<&str> = records.lines().collect();
+    assert_eq!(lines.len(), 500);
+    for (i, line) in lines.iter().enumerate() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["seq"], i + 1);
+        assert!(v["unit"].as_str().unwrap().contains('-'));
+        assert!(v["record"].as_object().is_some_and(|r| !r.is_empty()));
+    }
+    let truth: Truth = serde_json::from_str(&read(&a, "truth.json")).unwrap();
+    assert_eq!(truth.pushes.len(), 500);
+    assert_eq!((truth.seed, truth.records), (7, 500));
+    assert_eq!(truth.today.to_string(), "2026-11-01");
+    assert!(!truth.conflicts.is_empty() && !truth.same_day_pairs.is_empty());
+    for p in &truth.pushes {
+        assert!(truth.subjects.contains_key(&p.subject));
+    }
+    let summary: Summary = serde_json::from_str(&read(&a, "summary.json")).unwrap();
+    assert_eq!(summary.pushes, 500);
+    let e = &summary.expected;
+    assert_eq!(e.accepted + e.duplicate + e.corrected + e.rejected, 500);
+    assert!(e.duplicate > 0 && e.corrected > 0 && e.rejected > 0);
+
+    // Same seed: the same bytes, and the same as the library's; another seed: other data.
+    for name in penex::sim::FILES {
+        assert_eq!(read(&a, name), read(&b, name), "{name}");
+    }
+    assert_ne!(read(&a, "records.jsonl"), read(&c, "records.jsonl"));
+    let lib = generate(&SimOptions::new(500, 7), &units());
+    assert_eq!(lib.records_jsonl(), records);
+    assert_eq!(lib.truth_json(), read(&a, "truth.json"));
+    assert_eq!(lib.summary_json(), read(&a, "summary.json"));
+
+    // Bad options fail with a message, not a panic.
+    let bad = simulate(&c, &data, &["--today", "2026-13-01"]);
+    assert!(!bad.status.success());
+    assert!(!String::from_utf8_lossy(&bad.stderr).contains("panicked"));
+}
+
+#[tokio::test]
+async fn a_simulated_set_gets_the_statuses_its_truth_predicts_from_a_real_server() {
+    let app = TestApp::start().await;
+    let mut opts = SimOptions::new(300, 2026);
+    // The server judges "future" by the real clock.
+    opts.today = penex::api::records::today_shanghai();
+    let set: SimSet = generate(&opts, &units());
+    assert_eq!(set.pushes.len(), 300);
+
+    let mut clients: HashMap<String, reqwest::Client> = HashMap::new();
+    let mut mismatches = Vec::new();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (push, truth) in set.pushes.iter().zip(&set.truth.pushes) {
+        let code = push.unit.to_string();
+        let client = clients
+            .entry(code.clone())
+            .or_insert_with(|| app.unit_client(push.unit.party(), &code))
+            .clone();
+        // A batch of one: every item is answered with its status, rejected ones included
+        // (a bare invalid record is answered 422 as a whole).
+        let resp = app
+            .push(&client, &serde_json::json!({ "records": [push.record] }))
+            .await;
+        assert_eq!(resp.status(), 200, "seq {}", push.seq);
+        let body: Value = resp.json().await.unwrap();
+        let status = body["items"][0]["status"].as_str().unwrap_or("").to_owned();
+        *counts.entry(truth.expected.as_str()).or_insert(0) += 1;
+        if status != truth.expected.as_str() {
+            mismatches.push(format!(
+                "seq {} ({:?}): expected {}, got {status}: {}",
+                push.seq,
+                truth.kind,
+                truth.expected.as_str(),
+                body["items"][0]
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    for kind in ["accepted", "duplicate", "corrected", "rejected"] {
+        assert!(counts.get(kind).copied().unwrap_or(0) > 0, "{kind}");
+    }
+    let accepted = set
+        .truth
+        .pushes
+        .iter()
+        .filter(|t| t.expected == Expected::Accepted)
+        .count();
+    assert_eq!(app.count_rows("records").await, accepted as i64);
+    assert_eq!(app.count_rows("submissions").await, 300);
+    app.stop().await;
+}
