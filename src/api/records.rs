@@ -79,7 +79,10 @@ fn split_items(body: Value, max: usize) -> Result<Items, ApiError> {
                     errors: vec![ProblemFieldError {
                         pointer: "/records".into(),
                         code: "invalid_type".into(),
-                        detail: format!("expected an array, got {}", json_type(&other)),
+                        detail: format!(
+                            "expected an array, got {}",
+                            crate::normalize::record::json_kind(&other)
+                        ),
                     }],
                 });
             }
@@ -94,7 +97,10 @@ fn split_items(body: Value, max: usize) -> Result<Items, ApiError> {
                 errors: vec![ProblemFieldError {
                     pointer: String::new(),
                     code: "invalid_type".into(),
-                    detail: format!("expected an object or an array, got {}", json_type(&other)),
+                    detail: format!(
+                        "expected an object or an array, got {}",
+                        crate::normalize::record::json_kind(&other)
+                    ),
                 }],
             });
         }
@@ -119,17 +125,6 @@ fn split_items(body: Value, max: usize) -> Result<Items, ApiError> {
         });
     }
     Ok(Items { items, batch, base })
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Today in Asia/Shanghai (UTC+8, no daylight saving since 1991).

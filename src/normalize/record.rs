@@ -103,7 +103,8 @@ struct Input<'a> {
     failed: BTreeSet<Field>,
 }
 
-fn json_kind(v: &Value) -> &'static str {
+/// How a JSON value's type is named in error details (`a string`, `an object`, …).
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
