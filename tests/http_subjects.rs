@@ -25,6 +25,19 @@ async fn push_ok(app: &TestApp, c: &reqwest::Client, rec: Value) -> String {
     out["items"][0]["record_id"].as_str().unwrap().to_owned()
 }
 
+/// The subject id the store gave a record.
+#[expect(clippy::unwrap_used, reason = "test helper")]
+async fn subject_of(app: &TestApp, record_id: &str) -> String {
+    let id = record_id.to_owned();
+    app.state
+        .db(move |c| penex::store::records::find(c, &id))
+        .await
+        .unwrap()
+        .unwrap()
+        .subject_id
+        .unwrap()
+}
+
 #[expect(clippy::unwrap_used, reason = "test helper")]
 async fn subject(app: &TestApp, key: &str) -> Value {
     let r = app
@@ -106,22 +119,8 @@ async fn natural_persons_resolve_by_resident_id_and_never_show_it() {
     )
     .await;
     // Both records name one subject (found through the record in the store).
-    let sid_a = app
-        .state
-        .db(move |c| penex::store::records::find(c, &a))
-        .await
-        .unwrap()
-        .unwrap()
-        .subject_id
-        .unwrap();
-    let sid = app
-        .state
-        .db(move |c| penex::store::records::find(c, &b))
-        .await
-        .unwrap()
-        .unwrap()
-        .subject_id
-        .unwrap();
+    let sid_a = subject_of(&app, &a).await;
+    let sid = subject_of(&app, &b).await;
     let text = app
         .client(Who::Analyst)
         .get(app.url(&format!("/v1/subjects/{sid}")))
@@ -144,14 +143,7 @@ async fn natural_persons_resolve_by_resident_id_and_never_show_it() {
         person_record(JINGAN, "沪静城管罚字〔2025〕第4号", &resident_id(6)),
     )
     .await;
-    let other_sid = app
-        .state
-        .db(move |c| penex::store::records::find(c, &other))
-        .await
-        .unwrap()
-        .unwrap()
-        .subject_id
-        .unwrap();
+    let other_sid = subject_of(&app, &other).await;
     assert_ne!(other_sid, sid);
     app.stop().await;
 }
@@ -163,14 +155,7 @@ async fn a_weak_subject_is_linked_when_a_strong_identifier_arrives_and_can_be_un
     let mut weak = company_record(JINGAN, "沪静城管罚字〔2025〕第5号", 90);
     weak.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
     let weak_rec = push_ok(&app, &sh, weak).await;
-    let weak_sid = app
-        .state
-        .db(move |c| penex::store::records::find(c, &weak_rec))
-        .await
-        .unwrap()
-        .unwrap()
-        .subject_id
-        .unwrap();
+    let weak_sid = subject_of(&app, &weak_rec).await;
     let w = subject(&app, &weak_sid).await;
     assert_eq!(w["strong"], false);
     assert_eq!(w["key_kind"], "weak");
@@ -217,14 +202,7 @@ async fn a_weak_subject_is_linked_when_a_strong_identifier_arrives_and_can_be_un
     let mut js_weak = company_record(SUZHOU, "苏城管罚字〔2025〕第5号", 90);
     js_weak.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
     let js_rec = push_ok(&app, &app.client(Who::Lead(Party::Jiangsu)), js_weak).await;
-    let js_sid = app
-        .state
-        .db(move |c| penex::store::records::find(c, &js_rec))
-        .await
-        .unwrap()
-        .unwrap()
-        .subject_id
-        .unwrap();
+    let js_sid = subject_of(&app, &js_rec).await;
     assert_ne!(js_sid, weak_sid);
     assert!(subject(&app, &js_sid).await.get("linked_to").is_none());
     problem(
