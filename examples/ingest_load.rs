@@ -63,6 +63,9 @@ struct Args {
     /// Skip the COPY baseline (PostgreSQL only anyway).
     #[arg(long)]
     no_copy: bool,
+    /// Print each batch's latency as it completes.
+    #[arg(long)]
+    verbose: bool,
 }
 
 /// One request body and what it holds.
@@ -243,18 +246,35 @@ fn server_binary(args: &Args) -> Res<PathBuf> {
         )
         .into());
     }
+    // The example and the binary are separate targets: a source change rebuilds only the one
+    // that `cargo run` builds. Warn when the binary predates the library sources.
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if let (Some(server), Some(me)) = (
-        modified(&bin),
-        std::env::current_exe().ok().and_then(|p| modified(&p)),
-    ) && server + Duration::from_secs(120) < me
+    let newest_source = newest_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")));
+    if let (Some(server), Some(source)) = (modified(&bin), newest_source)
+        && server < source
     {
         eprintln!(
-            "warning: {} is older than this example; rebuild both in one command",
+            "warning: {} is older than the sources in src/; rebuild it: cargo build --release \
+             --bin penex --example ingest_load",
             bin.display()
         );
     }
     Ok(bin)
+}
+
+/// The latest modification time of the files below `dir`.
+fn newest_file(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let t = if path.is_dir() {
+            newest_file(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
+        newest = newest.max(t);
+    }
+    newest
 }
 
 fn free_port() -> Res<u16> {
@@ -388,6 +408,7 @@ async fn push_all(
     clients: Arc<Vec<(Party, reqwest::Client)>>,
     url: String,
     concurrency: usize,
+    verbose: bool,
 ) -> Res<PushResult> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -415,14 +436,18 @@ async fn push_all(
                     .body(batch.body.clone())
                     .send()
                     .await
-                    .map_err(|e| format!("batch {i}: request failed: {e}"))?;
+                    .map_err(|e| format!("batch {i}: request failed: {}", chain(&e)))?;
                 let status = resp.status();
                 version = format!("{:?}", resp.version());
                 let bytes = resp
                     .bytes()
                     .await
-                    .map_err(|e| format!("batch {i}: reading the answer failed: {e}"))?;
-                latencies.push(t0.elapsed());
+                    .map_err(|e| format!("batch {i}: reading the answer failed: {}", chain(&e)))?;
+                let latency = t0.elapsed();
+                latencies.push(latency);
+                if verbose {
+                    eprintln!("batch {i}: {} ms", latency.as_millis());
+                }
                 if !status.is_success() {
                     return Err(format!(
                         "batch {i}: HTTP {status}: {}",
@@ -455,6 +480,18 @@ async fn push_all(
         latencies,
         version,
     })
+}
+
+/// An error with its sources (reqwest's own message names only the URL).
+fn chain(e: &dyn Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 fn check_answer(i: usize, batch: &Batch, answer: &PushAnswer) -> Res<()> {
@@ -672,7 +709,21 @@ async fn main() -> Res<()> {
     }
 
     let url = format!("https://localhost:{port}/v1/records");
-    let pushed = push_all(batches.clone(), Arc::new(clients), url, args.concurrency).await?;
+    let pushed = push_all(
+        batches.clone(),
+        Arc::new(clients),
+        url,
+        args.concurrency,
+        args.verbose,
+    )
+    .await;
+    let pushed = match pushed {
+        Ok(p) => p,
+        Err(e) => {
+            server.stop();
+            return Err(format!("{e}\nserver log (last lines):\n{}", server.log_tail()).into());
+        }
+    };
     let api_rate = args.records as f64 / pushed.elapsed.as_secs_f64();
     println!(
         "API ({}, {} batches of ≤{}, {} in flight): {} records in {:.2} s = {:.0} records/s; \
