@@ -208,12 +208,19 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// The server's warnings and errors, else its last lines.
     fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        lines
+        let bad: Vec<&str> = lines
             .iter()
-            .skip(lines.len().saturating_sub(20))
+            .filter(|l| l.contains("\"WARN\"") || l.contains("\"ERROR\""))
+            .copied()
+            .collect();
+        let shown = if bad.is_empty() { &lines } else { &bad };
+        shown
+            .iter()
+            .skip(shown.len().saturating_sub(20))
             .copied()
             .collect::<Vec<_>>()
             .join("\n")
@@ -627,7 +634,11 @@ async fn main() -> Res<()> {
     if !(1..=1000).contains(&args.batch) || args.concurrency == 0 || args.records == 0 {
         return Err("--batch must be 1–1000, --records and --concurrency at least 1".into());
     }
-    let data = tempfile::Builder::new().prefix("penex-load-").tempdir()?;
+    // Kept on failure, for the server log.
+    let mut data = tempfile::Builder::new()
+        .prefix("penex-load-")
+        .disable_cleanup(true)
+        .tempdir()?;
     let data_dir = data.path().to_path_buf();
     let units = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/units.toml"));
     let db_url = args
@@ -721,7 +732,12 @@ async fn main() -> Res<()> {
         Ok(p) => p,
         Err(e) => {
             server.stop();
-            return Err(format!("{e}\nserver log (last lines):\n{}", server.log_tail()).into());
+            return Err(format!(
+                "{e}\nserver log ({}):\n{}",
+                server.log.display(),
+                server.log_tail()
+            )
+            .into());
         }
     };
     let api_rate = args.records as f64 / pushed.elapsed.as_secs_f64();
@@ -752,6 +768,8 @@ async fn main() -> Res<()> {
         }
         println!("stored: records, record_versions and submissions each hold {n} rows");
     }
+    // The push succeeded: the data folder (server log, PKI, keys) goes with the run.
+    data.disable_cleanup(false);
 
     if !is_postgres {
         println!("COPY baseline: none on SQLite (COPY is PostgreSQL's)");
