@@ -8,6 +8,7 @@
 
 use crate::domain::record::PenaltyCategory;
 use crate::normalize::text::fold_name;
+use std::sync::LazyLock;
 
 /// One parsed category name before the content has been consulted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,14 @@ const ALIASES: [(&str, &[CategoryToken]); 21] = [
     ("行政警告", &[Known(P::Warning)]),
 ];
 
+/// [`ALIASES`] with each name folded once, in the same order (the first match wins).
+static FOLDED_ALIASES: LazyLock<Vec<(String, &'static [CategoryToken])>> = LazyLock::new(|| {
+    ALIASES
+        .iter()
+        .map(|(alias, tokens)| (fold_name(alias), *tokens))
+        .collect()
+});
+
 /// Looks up one category name (any spelling, see module doc). `None` when unknown.
 pub fn parse_category_name(name: &str) -> Option<Vec<CategoryToken>> {
     let folded = fold_name(name);
@@ -89,7 +98,7 @@ pub fn parse_category_name(name: &str) -> Option<Vec<CategoryToken>> {
     {
         return Some(vec![Known(*c)]);
     }
-    if let Some((_, tokens)) = ALIASES.iter().find(|(alias, _)| fold_name(alias) == folded) {
+    if let Some((_, tokens)) = FOLDED_ALIASES.iter().find(|(alias, _)| *alias == folded) {
         return Some(tokens.to_vec());
     }
     if (1..=2).contains(&folded.chars().count()) && folded.chars().all(|c| c.is_ascii_digit()) {

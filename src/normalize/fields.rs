@@ -8,6 +8,8 @@
 //! name in brackets. Lookup is insensitive to width, whitespace and ASCII case.
 
 use crate::normalize::text::{fixpoint, nfkc};
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// A field of the submitted record (a leaf, not a group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -362,15 +364,28 @@ pub fn field_for_header(header: &str) -> Option<Field> {
     lookup_folded(name)
 }
 
+/// Every spelling of every field in the form a folded key takes: the English name as is, the
+/// column code in ASCII lower case (`fold_key` lower-cases ASCII, so this is the
+/// case-insensitive match), each Chinese item name folded. Built once: folding the Chinese
+/// names anew for every key of every record was most of the cost of normalizing a record.
+/// The first row that lists a spelling wins, as in a scan of the table in order.
+static SPELLINGS: LazyLock<HashMap<String, Field>> = LazyLock::new(|| {
+    let mut map = HashMap::new();
+    for (field, en, code, zh) in &TABLE {
+        map.entry((*en).to_owned()).or_insert(*field);
+        if let Some(code) = code {
+            map.entry(code.to_ascii_lowercase()).or_insert(*field);
+        }
+        for z in *zh {
+            map.entry(fold_key(z)).or_insert(*field);
+        }
+    }
+    map
+});
+
+/// The field a folded key names.
 fn lookup_folded(key: &str) -> Option<Field> {
-    TABLE
-        .iter()
-        .find(|(_, en, code, zh)| {
-            *en == key
-                || code.is_some_and(|c| c.eq_ignore_ascii_case(key))
-                || zh.iter().any(|z| fold_key(z) == key)
-        })
-        .map(|r| r.0)
+    SPELLINGS.get(key).copied()
 }
 
 #[cfg(test)]
@@ -430,6 +445,52 @@ mod tests {
         ];
         for (h, want) in cases {
             assert_eq!(field_for_header(h), want, "{h}");
+        }
+    }
+
+    /// The table scan `lookup_folded` replaced: the first row with a matching spelling.
+    fn lookup_by_scan(key: &str) -> Option<Field> {
+        TABLE
+            .iter()
+            .find(|(_, en, code, zh)| {
+                *en == key
+                    || code.is_some_and(|c| c.eq_ignore_ascii_case(key))
+                    || zh.iter().any(|z| fold_key(z) == key)
+            })
+            .map(|r| r.0)
+    }
+
+    #[test]
+    fn the_spelling_index_answers_like_the_table_scan() {
+        let mut keys: Vec<String> = Vec::new();
+        for (_, en, code, zh) in TABLE {
+            keys.push(en.to_owned());
+            keys.extend(code.map(str::to_owned));
+            keys.extend(zh.iter().map(|z| (*z).to_owned()));
+        }
+        keys.extend(
+            [
+                "unknown",
+                "cf_xdr",
+                "行政相对人",
+                "罚款金额",
+                "",
+                " ",
+                "subject",
+            ]
+            .map(str::to_owned),
+        );
+        for key in keys {
+            let folded = fold_key(&key);
+            assert_eq!(lookup_folded(&folded), lookup_by_scan(&folded), "{key:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_spelling_index_answers_like_the_table_scan_for_any_key(key in "\\PC{0,12}") {
+            let folded = fold_key(&key);
+            proptest::prop_assert_eq!(lookup_folded(&folded), lookup_by_scan(&folded));
         }
     }
 

@@ -1,0 +1,139 @@
+//! Normalization benchmarks: one legal-person record in column codes, one natural-person record
+//! in Chinese item names with a capital-numeral fine, a batch of 1,000 records, the content
+//! fingerprint, and the whole CPU side of a push (`ingest::prepare`: normalize, resolve the
+//! authority, seal ID numbers) for 1,000 records.
+//!
+//! Run: `cargo bench --bench normalize -- --warm-up-time 1 --measurement-time 3`.
+#![expect(
+    clippy::expect_used,
+    reason = "benchmark tool: a fixture that does not normalize must stop the run"
+)]
+
+#[path = "support/records.rs"]
+mod records;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use penex::crypto::pii::{PiiCipher, PiiKeyring};
+use penex::domain::party::Party;
+use penex::domain::registry::Registry;
+use penex::domain::unit::UnitCode;
+use penex::normalize::{NormalizeContext, PublicityConfig, normalize_record};
+use penex::service::ingest;
+use serde_json::Value;
+use std::hint::black_box;
+
+const SHANGHAI_LEAD: &str = "上海市城市管理行政执法局";
+
+fn context() -> NormalizeContext {
+    NormalizeContext {
+        // Fixed, so that the figures do not depend on the day they are taken.
+        today: chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("a calendar day"),
+        publicity: PublicityConfig::default(),
+    }
+}
+
+fn batch(n: u64) -> Vec<Value> {
+    (0..n)
+        .map(|seq| records::record(Party::Shanghai, SHANGHAI_LEAD, seq))
+        .collect()
+}
+
+fn bench_normalize(c: &mut Criterion) {
+    let ctx = context();
+    let legal = records::legal_person(Party::Shanghai, SHANGHAI_LEAD, 42);
+    let person = records::natural_person(Party::Shanghai, SHANGHAI_LEAD, 43);
+    for (what, raw) in [("legal person", &legal), ("natural person", &person)] {
+        let n = normalize_record(raw, &ctx).expect("the fixture normalizes");
+        assert!(n.warnings.is_empty(), "{what}: {:?}", n.warnings);
+    }
+
+    let mut group = c.benchmark_group("normalize_record");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("legal_person_column_codes", |b| {
+        b.iter(|| normalize_record(black_box(&legal), &ctx))
+    });
+    group.bench_function("natural_person_chinese_keys_capital_amount", |b| {
+        b.iter(|| normalize_record(black_box(&person), &ctx))
+    });
+    group.finish();
+
+    let items = batch(1000);
+    let mut group = c.benchmark_group("normalize_batch");
+    group.throughput(Throughput::Elements(1000));
+    group.bench_function("1000_records", |b| {
+        b.iter(|| {
+            black_box(&items)
+                .iter()
+                .map(|raw| normalize_record(raw, &ctx).is_ok())
+                .filter(|ok| *ok)
+                .count()
+        })
+    });
+    group.finish();
+}
+
+fn bench_fingerprint(c: &mut Criterion) {
+    let ctx = context();
+    let legal = normalize_record(
+        &records::legal_person(Party::Shanghai, SHANGHAI_LEAD, 42),
+        &ctx,
+    )
+    .expect("the fixture normalizes")
+    .record;
+    let person = normalize_record(
+        &records::natural_person(Party::Shanghai, SHANGHAI_LEAD, 43),
+        &ctx,
+    )
+    .expect("the fixture normalizes")
+    .record;
+    let mut group = c.benchmark_group("content_fingerprint");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("legal_person", |b| {
+        b.iter(|| black_box(&legal).content_fingerprint())
+    });
+    group.bench_function("natural_person", |b| {
+        b.iter(|| black_box(&person).content_fingerprint())
+    });
+    group.finish();
+}
+
+fn bench_prepare(c: &mut Criterion) {
+    let ctx = context();
+    let units_toml =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/units.toml"))
+            .expect("config/units.toml");
+    let units = penex::domain::registry::parse_units_toml(&units_toml).expect("the registry");
+    let registry =
+        Registry::new(units, penex::normalize::text::fold_name).expect("a valid registry");
+    let keyring = PiiKeyring::new(PiiCipher::new([7; 32], [9; 32], 1).expect("PII keys"));
+    let lead = UnitCode::parse("SH-310000").expect("the Shanghai lead's code");
+    let items = batch(1000);
+    let prefix = |i: usize| format!("/records/{i}");
+    let prepared = ingest::prepare(&items, &prefix, &ctx, &registry, &keyring, Some(&lead))
+        .expect("the batch prepares");
+    assert!(
+        prepared
+            .iter()
+            .all(|p| matches!(p.item, ingest::Prepared::Ready(_))),
+        "every fixture is ready to store"
+    );
+
+    let mut group = c.benchmark_group("ingest_prepare");
+    group.throughput(Throughput::Elements(1000));
+    group.bench_function("1000_records", |b| {
+        b.iter(|| {
+            ingest::prepare(
+                black_box(&items),
+                &prefix,
+                &ctx,
+                &registry,
+                &keyring,
+                Some(&lead),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_normalize, bench_fingerprint, bench_prepare);
+criterion_main!(benches);

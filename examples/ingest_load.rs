@@ -1,0 +1,804 @@
+//! Ingest load: pushes N generated, valid, distinct records to a real penex server over mutual
+//! TLS and, on PostgreSQL, compares the rate with a raw binary `COPY … FROM STDIN` of the same
+//! canonical rows into an empty copy of the `records` table.
+//!
+//! ```sh
+//! cargo build --release -j 2 --bin penex --example ingest_load
+//! createdb -h 127.0.0.1 -U penex penex_bench
+//! cargo run --release --example ingest_load -- --records 100000 --batch 1000 --concurrency 4 \
+//!     --database-url postgres://penex:penex@127.0.0.1:5432/penex_bench
+//! cargo run --release --example ingest_load -- --records 100000 --database-url sqlite:///tmp/penex-load/penex.db
+//! ```
+//!
+//! The server is the real release binary (`target/release/penex serve --migrate`, found next
+//! to this example), spawned on a free loopback port with a fresh data folder, so its dev PKI
+//! and personal-data keys are new; the script reads the same key file to build the COPY rows.
+//! Each batch holds records of one party, decided by that party's registered units (by name)
+//! and pushed with the certificate of the party's provincial lead, so every push is authorized.
+//! The database must be fresh: the script refuses one whose `records` table holds rows.
+
+#[path = "../benches/support/records.rs"]
+mod records;
+
+use clap::Parser;
+use diesel::prelude::*;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use penex::crypto::pii::PiiKeyring;
+use penex::domain::party::Party;
+use penex::domain::registry::Registry;
+use penex::domain::unit::UnitCode;
+use penex::normalize::NormalizeContext;
+use penex::service::ingest::{self, Prepared};
+use penex::store::{AnyConnection, DatabaseUrl};
+use serde::Deserialize;
+use std::error::Error;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+/// Pushes generated records to penex and measures the ingest rate.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How many records to push.
+    #[arg(long, default_value_t = 100_000)]
+    records: u64,
+    /// Records per request (1–1000).
+    #[arg(long, default_value_t = 1000)]
+    batch: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// `postgres://…` (a fresh database) or `sqlite://PATH`; default: SQLite in a temporary
+    /// folder.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// The penex binary to spawn; default: `penex` in the folder above this example's.
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Skip the COPY baseline (PostgreSQL only anyway).
+    #[arg(long)]
+    no_copy: bool,
+    /// Print each batch's latency as it completes.
+    #[arg(long)]
+    verbose: bool,
+}
+
+/// One request body and what it holds.
+struct Batch {
+    party: Party,
+    items: Vec<serde_json::Value>,
+    body: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct PushAnswer {
+    summary: Summary,
+    items: Vec<ItemAnswer>,
+}
+
+#[derive(Deserialize)]
+struct Summary {
+    accepted: usize,
+    duplicate: usize,
+    corrected: usize,
+    rejected: usize,
+}
+
+#[derive(Deserialize)]
+struct ItemAnswer {
+    index: usize,
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct Whoami {
+    code: String,
+}
+
+diesel::table! {
+    /// `CREATE TABLE records_copy (LIKE records INCLUDING ALL)`: the COPY target.
+    records_copy (id) {
+        id -> Text,
+        authority_code -> Text,
+        decision_no -> Text,
+        party -> Text,
+        version -> BigInt,
+        status -> Text,
+        content_hash -> Binary,
+        subject_kind -> Text,
+        subject_name -> Text,
+        subject_uscc -> Nullable<Text>,
+        subject_id_index -> Nullable<Text>,
+        violation_type -> Text,
+        decision_date -> Date,
+        fine_fen -> Nullable<BigInt>,
+        publicity_until -> Date,
+        publicity_min_until -> Date,
+        canonical_json -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+        revoke_reason -> Nullable<Text>,
+        revoke_note -> Nullable<Text>,
+    }
+}
+
+/// The row the service writes to `records` for an accepted item (see `ingest::store_ready`).
+#[derive(Insertable)]
+#[diesel(table_name = records_copy)]
+#[diesel(treat_none_as_default_value = false)]
+struct CopyRow {
+    id: String,
+    authority_code: String,
+    decision_no: String,
+    party: String,
+    version: i64,
+    status: String,
+    content_hash: Vec<u8>,
+    subject_kind: String,
+    subject_name: String,
+    subject_uscc: Option<String>,
+    subject_id_index: Option<String>,
+    violation_type: String,
+    decision_date: chrono::NaiveDate,
+    fine_fen: Option<i64>,
+    publicity_until: chrono::NaiveDate,
+    publicity_min_until: chrono::NaiveDate,
+    canonical_json: String,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+    revoked_at: Option<chrono::NaiveDateTime>,
+    revoked_by: Option<String>,
+    revoke_reason: Option<String>,
+    revoke_note: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count(conn: &mut AnyConnection, sql: &str) -> Res<i64> {
+    let rows: Vec<Count> = diesel::sql_query(sql)
+        .load(conn)
+        .map_err(|e| format!("{sql}: {e}"))?;
+    Ok(rows.first().map_or(0, |r| r.n))
+}
+
+fn lead_code(p: Party) -> &'static str {
+    match p {
+        Party::Shanghai => "SH-310000",
+        Party::Jiangsu => "JS-320000",
+        Party::Zhejiang => "ZJ-330000",
+        Party::Anhui => "AH-340000",
+    }
+}
+
+/// The spawned server; stopped (SIGTERM, then SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        // Graceful first: in-flight requests finish, the pool closes its connections.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(35);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The server's warnings and errors, else its last lines.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let bad: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.contains("\"WARN\"") || l.contains("\"ERROR\""))
+            .copied()
+            .collect();
+        let shown = if bad.is_empty() { &lines } else { &bad };
+        shown
+            .iter()
+            .skip(shown.len().saturating_sub(20))
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn server_binary(args: &Args) -> Res<PathBuf> {
+    let bin = match &args.server_bin {
+        Some(b) => b.clone(),
+        None => {
+            let me = std::env::current_exe()?;
+            // target/<profile>/examples/ingest_load → target/<profile>/penex
+            me.parent()
+                .and_then(Path::parent)
+                .map(|d| d.join("penex"))
+                .ok_or("cannot locate the target folder")?
+        }
+    };
+    if !bin.is_file() {
+        return Err(format!(
+            "{} does not exist; build it first: cargo build --release -j 2 --bin penex \
+             --example ingest_load",
+            bin.display()
+        )
+        .into());
+    }
+    // The example and the binary are separate targets: a source change rebuilds only the one
+    // that `cargo run` builds. Warn when the binary predates the library sources.
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let newest_source = newest_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")));
+    if let (Some(server), Some(source)) = (modified(&bin), newest_source)
+        && server < source
+    {
+        eprintln!(
+            "warning: {} is older than the sources in src/; rebuild it: cargo build --release \
+             --bin penex --example ingest_load",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// The latest modification time of the files below `dir`.
+fn newest_file(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let t = if path.is_dir() {
+            newest_file(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
+        newest = newest.max(t);
+    }
+    newest
+}
+
+fn free_port() -> Res<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn spawn_server(bin: &Path, data_dir: &Path, db_url: &str, units: &Path, port: u16) -> Res<Server> {
+    let log = data_dir.join("server.log");
+    let out = std::fs::File::create(&log)?;
+    let err = out.try_clone()?;
+    let child = Command::new(bin)
+        .args(["serve", "--migrate"])
+        .current_dir(data_dir)
+        .env("PENEX_DATA_DIR", data_dir)
+        .env("PENEX_DATABASE_URL", db_url)
+        .env("PENEX_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PENEX_UNITS_FILE", units)
+        // Production logs: one JSON line per request.
+        .env("PENEX_LOG__FORMAT", "json")
+        .env_remove("PENEX_CONFIG")
+        .env_remove("PENEX_REDIS_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    Ok(Server { child, log })
+}
+
+fn client(ca: &[u8], identity: Option<(&[u8], &[u8])>, addr: SocketAddr) -> Res<reqwest::Client> {
+    let config =
+        penex::tls::config::client_config(ca, identity.map(|i| i.0), identity.map(|i| i.1))?;
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        // The server certificate names localhost; never leave the loopback interface.
+        .resolve("localhost", addr)
+        .no_proxy()
+        .timeout(Duration::from_secs(120))
+        .connect_timeout(Duration::from_secs(5))
+        .build()?)
+}
+
+async fn wait_ready(server: &mut Server, pki: &Path, addr: SocketAddr) -> Res<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let ca_file = pki.join("exchange-ca.crt");
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Err(format!("penex exited with {status}:\n{}", server.log_tail()).into());
+        }
+        if let Ok(ca) = std::fs::read(&ca_file) {
+            let anon = client(&ca, None, addr)?;
+            if let Ok(r) = anon
+                .get(format!("https://localhost:{}/healthz", addr.port()))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("penex did not become ready:\n{}", server.log_tail()).into())
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted
+        .get(rank.clamp(1, sorted.len()) - 1)
+        .copied()
+        .unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn generate(args: &Args, registry: &Registry) -> Res<Vec<Batch>> {
+    let mut by_party: Vec<(Party, Vec<String>)> = Party::ALL
+        .iter()
+        .map(|p| {
+            let names = registry
+                .units()
+                .filter(|u| u.party == *p && !u.disabled)
+                .map(|u| u.name.clone())
+                .collect();
+            (*p, names)
+        })
+        .collect();
+    by_party.retain(|(_, names): &(Party, Vec<String>)| !names.is_empty());
+    let mut batches = Vec::new();
+    let mut seq = 0u64;
+    let mut b = 0usize;
+    while seq < args.records {
+        let (party, names) = by_party
+            .get(b % by_party.len())
+            .ok_or("the registry has no units")?;
+        let n = args.batch.min(args.records - seq);
+        let items: Vec<serde_json::Value> = (seq..seq + n)
+            .map(|s| {
+                let i = usize::try_from(s).unwrap_or_default() % names.len();
+                let authority = names.get(i).map(String::as_str).unwrap_or_default();
+                records::record(*party, authority, s)
+            })
+            .collect();
+        let body = serde_json::to_vec(&serde_json::json!({ "records": items }))?;
+        batches.push(Batch {
+            party: *party,
+            items,
+            body,
+        });
+        seq += n;
+        b += 1;
+    }
+    Ok(batches)
+}
+
+struct PushResult {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    version: String,
+}
+
+async fn push_all(
+    batches: Arc<Vec<Batch>>,
+    clients: Arc<Vec<(Party, reqwest::Client)>>,
+    url: String,
+    concurrency: usize,
+    verbose: bool,
+) -> Res<PushResult> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (batches, clients, url, next) =
+            (batches.clone(), clients.clone(), url.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut version = String::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(batch) = batches.get(i) else {
+                    break;
+                };
+                let client = clients
+                    .iter()
+                    .find(|(p, _)| *p == batch.party)
+                    .map(|(_, c)| c)
+                    .ok_or("no client for the batch's party")?;
+                let t0 = Instant::now();
+                let resp = client
+                    .post(&url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(batch.body.clone())
+                    .send()
+                    .await
+                    .map_err(|e| format!("batch {i}: request failed: {}", chain(&e)))?;
+                let status = resp.status();
+                version = format!("{:?}", resp.version());
+                let bytes = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| format!("batch {i}: reading the answer failed: {}", chain(&e)))?;
+                let latency = t0.elapsed();
+                latencies.push(latency);
+                if verbose {
+                    eprintln!("batch {i}: {} ms", latency.as_millis());
+                }
+                if !status.is_success() {
+                    return Err(format!(
+                        "batch {i}: HTTP {status}: {}",
+                        String::from_utf8_lossy(&bytes)
+                    )
+                    .into());
+                }
+                let answer: PushAnswer = serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("batch {i}: unexpected answer: {e}"))?;
+                check_answer(i, batch, &answer)?;
+            }
+            Ok::<_, Box<dyn Error + Send + Sync>>((latencies, version))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut version = String::new();
+    for t in tasks {
+        let (l, v) = t
+            .await
+            .map_err(|e| format!("a pusher task failed: {e}"))??;
+        latencies.extend(l);
+        if !v.is_empty() {
+            version = v;
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    Ok(PushResult {
+        elapsed,
+        latencies,
+        version,
+    })
+}
+
+/// An error with its sources (reqwest's own message names only the URL).
+fn chain(e: &dyn Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn check_answer(i: usize, batch: &Batch, answer: &PushAnswer) -> Res<()> {
+    let s = &answer.summary;
+    let all_accepted = answer.items.len() == batch.items.len()
+        && answer
+            .items
+            .iter()
+            .enumerate()
+            .all(|(k, item)| item.index == k && item.status == "accepted");
+    if !all_accepted || s.accepted != batch.items.len() {
+        let first_bad = answer.items.iter().find(|it| it.status != "accepted");
+        return Err(format!(
+            "batch {i}: expected {} accepted, got accepted={} duplicate={} corrected={} \
+             rejected={} (first other item: {:?})",
+            batch.items.len(),
+            s.accepted,
+            s.duplicate,
+            s.corrected,
+            s.rejected,
+            first_bad.map(|it| (it.index, it.status.as_str()))
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The rows the service stored for `batches`, built by the service's own `ingest::prepare`
+/// (which runs `normalize_record`, resolves the authority and seals ID numbers with the
+/// server's key), with the columns `ingest::store_ready` writes for an accepted item.
+fn canonical_rows(
+    batches: &[Batch],
+    ctx: &NormalizeContext,
+    registry: &Registry,
+    keyring: &PiiKeyring,
+) -> Res<Vec<CopyRow>> {
+    let now = penex::store::now_utc();
+    let prefix = |i: usize| format!("/records/{i}");
+    let mut rows = Vec::new();
+    for batch in batches {
+        let lead = UnitCode::parse(lead_code(batch.party))?;
+        let prepared = ingest::prepare(&batch.items, &prefix, ctx, registry, keyring, Some(&lead))
+            .map_err(|e| format!("prepare: {e}"))?;
+        for p in prepared {
+            let Prepared::Ready(ready) = p.item else {
+                return Err("a generated record was rejected".into());
+            };
+            let r = &ready.record;
+            rows.push(CopyRow {
+                id: ready.record_id.clone(),
+                authority_code: ready.authority.code.to_string(),
+                decision_no: r.decision_no.clone(),
+                party: ready.authority.party.code().to_owned(),
+                version: 1,
+                status: "active".to_owned(),
+                content_hash: r.content_fingerprint().to_vec(),
+                subject_kind: r.subject.kind.as_str().to_owned(),
+                subject_name: r.subject.name.clone(),
+                subject_uscc: r.subject.uscc.clone(),
+                subject_id_index: ready.subject_id_index.clone(),
+                violation_type: r.violation_type.clone(),
+                decision_date: r.decision_date,
+                fine_fen: r.fine_fen,
+                publicity_until: r.publicity_until,
+                publicity_min_until: r.publicity_min_until,
+                canonical_json: ready.sealed_json.clone(),
+                created_at: now,
+                updated_at: now,
+                revoked_at: None,
+                revoked_by: None,
+                revoke_reason: None,
+                revoke_note: None,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+struct CopyResult {
+    build: Duration,
+    copy: Duration,
+    rows: usize,
+    same_as_service: i64,
+}
+
+fn copy_baseline(
+    url: &str,
+    batches: &[Batch],
+    ctx: &NormalizeContext,
+    registry: &Registry,
+    keyring: &PiiKeyring,
+) -> Res<CopyResult> {
+    let t = Instant::now();
+    let rows = canonical_rows(batches, ctx, registry, keyring)?;
+    let build = t.elapsed();
+    let mut pg = PgConnection::establish(url).map_err(|e| format!("PostgreSQL: {e}"))?;
+    diesel::sql_query("DROP TABLE IF EXISTS records_copy").execute(&mut pg)?;
+    diesel::sql_query("CREATE TABLE records_copy (LIKE records INCLUDING ALL)").execute(&mut pg)?;
+    // COPY in autocommit: the clock runs from the statement's first byte to its commit.
+    let t = Instant::now();
+    let copied = diesel::copy_from(records_copy::table)
+        .from_insertable(&rows)
+        .execute(&mut pg)
+        .map_err(|e| format!("COPY: {e}"))?;
+    let copy = t.elapsed();
+    // The same canonical rows as the service stored (canonical_json differs only in the random
+    // nonces of sealed ID numbers, timestamps in the clock).
+    let same: Vec<Count> = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM records r JOIN records_copy c USING (id) \
+         WHERE r.authority_code = c.authority_code AND r.decision_no = c.decision_no \
+         AND r.party = c.party AND r.content_hash = c.content_hash \
+         AND r.subject_name = c.subject_name \
+         AND r.subject_uscc IS NOT DISTINCT FROM c.subject_uscc \
+         AND r.subject_id_index IS NOT DISTINCT FROM c.subject_id_index \
+         AND r.decision_date = c.decision_date AND r.fine_fen IS NOT DISTINCT FROM c.fine_fen \
+         AND r.publicity_until = c.publicity_until \
+         AND length(r.canonical_json) = length(c.canonical_json)",
+    )
+    .load(&mut pg)?;
+    diesel::sql_query("DROP TABLE records_copy").execute(&mut pg)?;
+    Ok(CopyResult {
+        build,
+        copy,
+        rows: copied,
+        same_as_service: same.first().map_or(0, |c| c.n),
+    })
+}
+
+#[tokio::main]
+async fn main() -> Res<()> {
+    penex::tls::config::install_default_provider();
+    let args = Args::parse();
+    if !(1..=1000).contains(&args.batch) || args.concurrency == 0 || args.records == 0 {
+        return Err("--batch must be 1–1000, --records and --concurrency at least 1".into());
+    }
+    // Kept on failure, for the server log.
+    let mut data = tempfile::Builder::new()
+        .prefix("penex-load-")
+        .disable_cleanup(true)
+        .tempdir()?;
+    let data_dir = data.path().to_path_buf();
+    let units = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/units.toml"));
+    let db_url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("penex.db").display()));
+    let settings = penex::config::Settings::with_overrides(serde_json::json!({
+        "data_dir": data_dir,
+        "database_url": db_url,
+        "units_file": units,
+    }))?;
+    let parsed = DatabaseUrl::parse(&db_url)?;
+    let is_postgres = matches!(parsed, DatabaseUrl::Postgres(_));
+    let base_units = penex::app::load_base_units(&settings)?;
+    let registry = Registry::new(base_units, penex::normalize::text::fold_name)?;
+    // Created here, read by the server at start: both seal with the same key.
+    let keyring = penex::app::load_pii_keys(&settings)?;
+    let ctx = NormalizeContext {
+        today: penex::api::records::today_shanghai(),
+        publicity: settings.publicity.clone(),
+    };
+
+    {
+        let mut conn = parsed.establish()?;
+        penex::store::conn::run_migrations(&mut conn)?;
+        let existing = count(&mut conn, "SELECT COUNT(*) AS n FROM records")?;
+        if existing > 0 {
+            return Err(format!(
+                "{} holds {existing} records; give a fresh database",
+                parsed.redacted()
+            )
+            .into());
+        }
+    }
+
+    let t = Instant::now();
+    let batches = Arc::new(generate(&args, &registry)?);
+    let body_bytes: usize = batches.iter().map(|b| b.body.len()).sum();
+    println!(
+        "generated {} records in {} batches ({:.1} MB of JSON) in {:.2} s",
+        args.records,
+        batches.len(),
+        body_bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+
+    let bin = server_binary(&args)?;
+    let port = free_port()?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut server = spawn_server(&bin, &data_dir, &db_url, &units, port)?;
+    wait_ready(&mut server, &settings.pki_dir(), addr).await?;
+    println!(
+        "server: {} serve --migrate on {addr}, database {}",
+        bin.display(),
+        parsed.redacted()
+    );
+
+    let pki = settings.pki_dir();
+    let ca = std::fs::read(pki.join("exchange-ca.crt"))?;
+    let mut clients = Vec::new();
+    for party in Party::ALL {
+        let code = lead_code(party);
+        let cert = std::fs::read(pki.join("clients").join(format!("{code}.crt")))?;
+        let key = std::fs::read(pki.join("clients").join(format!("{code}.key")))?;
+        let c = client(&ca, Some((&cert, &key)), addr)?;
+        // Handshake and identity before the clock starts.
+        let who: Whoami = c
+            .get(format!("https://localhost:{port}/v1/whoami"))
+            .send()
+            .await
+            .map_err(|e| format!("whoami as {code}: {e}"))?
+            .error_for_status()?
+            .json()
+            .await?;
+        if who.code != code {
+            return Err(format!("expected to be {code}, the server says {}", who.code).into());
+        }
+        clients.push((party, c));
+    }
+
+    let url = format!("https://localhost:{port}/v1/records");
+    let pushed = push_all(
+        batches.clone(),
+        Arc::new(clients),
+        url,
+        args.concurrency,
+        args.verbose,
+    )
+    .await;
+    let pushed = match pushed {
+        Ok(p) => p,
+        Err(e) => {
+            server.stop();
+            return Err(format!(
+                "{e}\nserver log ({}):\n{}",
+                server.log.display(),
+                server.log_tail()
+            )
+            .into());
+        }
+    };
+    let api_rate = args.records as f64 / pushed.elapsed.as_secs_f64();
+    println!(
+        "API ({}, {} batches of ≤{}, {} in flight): {} records in {:.2} s = {:.0} records/s; \
+         batch latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        pushed.version,
+        batches.len(),
+        args.batch,
+        args.concurrency,
+        args.records,
+        pushed.elapsed.as_secs_f64(),
+        api_rate,
+        ms(percentile(&pushed.latencies, 0.50)),
+        ms(percentile(&pushed.latencies, 0.99)),
+        ms(pushed.latencies.last().copied().unwrap_or_default()),
+    );
+    server.stop();
+
+    {
+        let mut conn = parsed.establish()?;
+        let n = i64::try_from(args.records)?;
+        for table in ["records", "record_versions", "submissions"] {
+            let got = count(&mut conn, &format!("SELECT COUNT(*) AS n FROM {table}"))?;
+            if got != n {
+                return Err(format!("{table} holds {got} rows, expected {n}").into());
+            }
+        }
+        println!("stored: records, record_versions and submissions each hold {n} rows");
+    }
+    // The push succeeded: the data folder (server log, PKI, keys) goes with the run.
+    data.disable_cleanup(false);
+
+    if !is_postgres {
+        println!("COPY baseline: none on SQLite (COPY is PostgreSQL's)");
+        return Ok(());
+    }
+    if args.no_copy {
+        return Ok(());
+    }
+    let copy = copy_baseline(&db_url, &batches, &ctx, &registry, &keyring)?;
+    let copy_rate = copy.rows as f64 / copy.copy.as_secs_f64();
+    println!(
+        "COPY baseline: built {} canonical rows (normalize + seal, one thread) in {:.2} s = \
+         {:.0} records/s; COPY records_copy FROM STDIN (binary) {:.2} s = {:.0} records/s; \
+         {} rows identical to the service's",
+        copy.rows,
+        copy.build.as_secs_f64(),
+        copy.rows as f64 / copy.build.as_secs_f64(),
+        copy.copy.as_secs_f64(),
+        copy_rate,
+        copy.same_as_service
+    );
+    let ratio = api_rate / copy_rate;
+    println!(
+        "API / COPY = {:.1}% (target ≥ 25%: {})",
+        ratio * 100.0,
+        if ratio >= 0.25 { "met" } else { "MISSED" }
+    );
+    if usize::try_from(copy.same_as_service)? != copy.rows {
+        return Err("the COPY rows differ from what the service stored".into());
+    }
+    Ok(())
+}
