@@ -655,7 +655,11 @@ async fn main() -> Res<()> {
     let base_units = penex::app::load_base_units(&settings)?;
     let registry = Registry::new(base_units, penex::normalize::text::fold_name)?;
     // Created here, read by the server at start: both seal with the same key.
-    let keyring = penex::app::load_pii_keys(&settings)?;
+    let keyring = {
+        let mut conn = parsed.establish()?;
+        penex::store::conn::run_migrations(&mut conn)?;
+        penex::app::load_pii_keys(&settings, &mut conn)?
+    };
     let ctx = NormalizeContext {
         today: penex::api::records::today_shanghai(),
         publicity: settings.publicity.clone(),

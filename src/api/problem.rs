@@ -256,6 +256,18 @@ impl From<StoreError> for ApiError {
                 detail: "concurrent update; retry".into(),
                 retry_after_secs: 1,
             },
+            // SQLite has one writer: a writer that waited past busy_timeout is told to come
+            // back, not that penex has a bug.
+            StoreError::Query(diesel::result::Error::DatabaseError(_, ref info))
+                if info.message().contains("database is locked")
+                    || info.message().contains("database is busy") =>
+            {
+                tracing::warn!(error = %e, "database busy");
+                ApiError::Unavailable {
+                    detail: "the database is busy with other writes; retry".into(),
+                    retry_after_secs: 2,
+                }
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::Internal

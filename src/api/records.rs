@@ -360,14 +360,20 @@ pub async fn push_records(
             String::new()
         }
     };
-    let prepared = ingest::prepare(&items, &prefix, &ctx, &registry, &state.pii, Some(&unit))
-        .map_err(|e| match e {
-            PrepareError::Forbidden { indexes } => forbidden(&indexes, batch, base),
-            PrepareError::Crypto(e) => {
-                tracing::error!(error = %e, "sealing failed");
-                ApiError::Internal
-            }
-        })?;
+    // Normalizing and sealing a large batch takes long enough to stall the worker's other
+    // connections (HTTP/2 pings time out): run it on the blocking pool.
+    let pii = state.pii.clone();
+    let actor = unit.clone();
+    let prepared =
+        web::block(move || ingest::prepare(&items, &prefix, &ctx, &registry, &pii, Some(&actor)))
+            .await?
+            .map_err(|e| match e {
+                PrepareError::Forbidden { indexes } => forbidden(&indexes, batch, base),
+                PrepareError::Crypto(e) => {
+                    tracing::error!(error = %e, "sealing failed");
+                    ApiError::Internal
+                }
+            })?;
     if !batch
         && let Some(ingest::PreparedItem {
             item: ingest::Prepared::Rejected { errors, .. },
@@ -499,11 +505,15 @@ pub async fn validate_records(
             String::new()
         }
     };
+    let pii = state.pii.clone();
+    let for_block = registry.clone();
     let prepared =
-        ingest::prepare(&items, &prefix, &ctx, &registry, &state.pii, None).map_err(|e| {
-            tracing::error!(error = %e, "validation failed");
-            ApiError::Internal
-        })?;
+        web::block(move || ingest::prepare(&items, &prefix, &ctx, &for_block, &pii, None))
+            .await?
+            .map_err(|e| {
+                tracing::error!(error = %e, "validation failed");
+                ApiError::Internal
+            })?;
     let results: Vec<ItemResult> = prepared
         .into_iter()
         .map(|p| match p.item {
