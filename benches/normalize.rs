@@ -29,6 +29,9 @@ fn context() -> NormalizeContext {
         // Fixed, so that the figures do not depend on the day they are taken.
         today: chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("a calendar day"),
         publicity: PublicityConfig::default(),
+        catalog: std::sync::Arc::new(
+            penex::normalize::Catalog::built_in().expect("the built-in catalogue"),
+        ),
     }
 }
 

@@ -663,6 +663,7 @@ async fn main() -> Res<()> {
     let ctx = NormalizeContext {
         today: penex::api::records::today_shanghai(),
         publicity: settings.publicity.clone(),
+        catalog: penex::app::load_catalog(&settings)?,
     };
 
     {

@@ -32,6 +32,9 @@ pub enum StartError {
     /// The unit registry.
     #[error("unit registry: {0}")]
     Registry(String),
+    /// The violation-type catalogue.
+    #[error("violation-type catalogue: {0}")]
+    Catalog(String),
     /// PostgreSQL has migrations that were not applied.
     #[error(
         "the database has {} pending migration(s) ({}); run `penex migrate` or start with \
@@ -53,6 +56,27 @@ pub fn load_base_units(settings: &Settings) -> Result<Vec<Unit>, StartError> {
     })?;
     crate::domain::registry::parse_units_toml(&text)
         .map_err(|e| StartError::Registry(format!("{}: {e}", settings.units_file.display())))
+}
+
+/// The violation-type catalogue: `catalog_file` when set, else the built-in copy of
+/// `config/catalog.toml`.
+pub fn load_catalog(
+    settings: &Settings,
+) -> Result<std::sync::Arc<crate::normalize::Catalog>, StartError> {
+    let catalog = match &settings.catalog_file {
+        None => crate::normalize::Catalog::built_in(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| StartError::Catalog(format!("cannot read {}: {e}", path.display())))?;
+            crate::normalize::Catalog::parse(&text)
+        }
+    };
+    catalog.map(std::sync::Arc::new).map_err(|e| {
+        StartError::Catalog(match &settings.catalog_file {
+            Some(path) => format!("{}: {e}", path.display()),
+            None => format!("built-in: {e}"),
+        })
+    })
 }
 
 /// The registry: the file's units with the runtime changes stored in the database applied.
@@ -273,6 +297,7 @@ pub async fn prepare(settings: Settings, migrate: bool) -> Result<Prepared, Star
     let server_config =
         crate::tls::config::server_config(&tls.server_cert, &tls.server_key, &ca_pems)
             .map_err(|e| StartError::Tls(e.to_string()))?;
+    let catalog = load_catalog(&settings)?;
     let pii = {
         let mut conn = state_pool_conn(&pool)?;
         load_pii_keys(&settings, &mut conn)?
@@ -285,6 +310,7 @@ pub async fn prepare(settings: Settings, migrate: bool) -> Result<Prepared, Star
         Arc::new(pii),
         registry,
         base_units,
+        catalog,
     );
     Ok(Prepared {
         state,

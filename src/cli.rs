@@ -616,6 +616,7 @@ fn normalize_stdin(settings: &Settings) -> Result<(), CliError> {
     let ctx = crate::normalize::NormalizeContext {
         today: crate::api::records::today_shanghai(),
         publicity: settings.publicity.clone(),
+        catalog: crate::app::load_catalog(settings)?,
     };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
@@ -648,6 +649,7 @@ mod tests {
         crate::normalize::NormalizeContext {
             today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
             publicity: crate::normalize::PublicityConfig::default(),
+            catalog: std::sync::Arc::new(crate::normalize::Catalog::built_in().unwrap()),
         }
     }
 

@@ -30,6 +30,12 @@ pub struct Settings {
     pub redis_prefix: String,
     /// The unit registry file.
     pub units_file: PathBuf,
+    /// The violation-type catalogue; absent: the built-in copy of `config/catalog.toml`.
+    #[serde(default)]
+    pub catalog_file: Option<PathBuf>,
+    /// Jurisdiction-conflict matching thresholds.
+    #[serde(default)]
+    pub conflicts: crate::dedup::conflict::ConflictConfig,
     /// TLS: server identity and the CAs whose client certificates are accepted.
     pub tls: TlsSettings,
     /// Request limits.

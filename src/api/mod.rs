@@ -5,6 +5,7 @@
 //! contract tests compare the served spec with `openapi/openapi.json`.
 
 pub mod auth;
+pub mod conflicts;
 pub mod problem;
 pub mod records;
 pub mod state;
@@ -45,6 +46,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "system", description = "Health and identity"),
         (name = "records", description = "Penalty records: push, validate, read, revoke"),
         (name = "subjects", description = "Who a subject is, across the four parties"),
+        (name = "conflicts", description = "Jurisdiction conflicts: one act, several authorities; the first to file keeps it"),
     )
 )]
 pub struct ApiDoc;
@@ -88,7 +90,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(records::get_record)
         .service(records::revoke_record)
         .service(subjects::get_subject)
-        .service(subjects::unlink_subject);
+        .service(subjects::unlink_subject)
+        .service(conflicts::list_conflicts)
+        .service(conflicts::get_conflict)
+        .service(conflicts::resolve_conflict);
 }
 
 /// The OpenAPI document generated from the registered routes.

@@ -10,6 +10,7 @@ use super::state::AppState;
 use crate::domain::party::Role;
 use crate::domain::unit::UnitCode;
 use crate::normalize::{FieldIssue, NormalizeContext};
+use crate::service::conflicts::Matching;
 use crate::service::ingest::{self, BatchMeta, ItemOutcome, PrepareError, RevokeReason};
 use crate::service::sealing::{Reveal, reveal};
 use crate::store::{self, StoreError};
@@ -136,6 +137,7 @@ fn normalize_context(state: &AppState) -> NormalizeContext {
     NormalizeContext {
         today: today_shanghai(),
         publicity: state.settings.publicity.clone(),
+        catalog: state.catalog.clone(),
     }
 }
 
@@ -167,7 +169,8 @@ impl From<FieldIssue> for ItemIssue {
 pub struct ItemResult {
     /// Position in the submitted batch, from 0.
     pub index: usize,
-    /// `accepted`, `duplicate`, `corrected` or `rejected`.
+    /// `accepted`, `duplicate`, `corrected`, `conflict` (a new record of an act another
+    /// authority filed first: stored, linked, never counted) or `rejected`.
     #[schema(example = "accepted")]
     pub status: String,
     /// Stable id of the canonical record (all statuses but rejected).
@@ -182,6 +185,9 @@ pub struct ItemResult {
     /// Warnings that did not stop the item.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<ItemIssue>,
+    /// The jurisdiction conflict the record is in after this item (winner or loser).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<crate::service::conflicts::Place>,
 }
 
 impl From<ItemOutcome> for ItemResult {
@@ -193,6 +199,7 @@ impl From<ItemOutcome> for ItemResult {
             version: o.version,
             errors: o.errors.into_iter().map(Into::into).collect(),
             warnings: o.warnings.into_iter().map(Into::into).collect(),
+            conflict: o.conflict,
         }
     }
 }
@@ -208,6 +215,9 @@ pub struct Summary {
     pub corrected: usize,
     /// Items not stored as records.
     pub rejected: usize,
+    /// New records that lost jurisdiction to an earlier filing.
+    #[serde(default)]
+    pub conflict: usize,
 }
 
 /// The answer to a push.
@@ -228,6 +238,7 @@ fn summarize(items: &[ItemResult]) -> Summary {
             "accepted" => s.accepted += 1,
             "duplicate" => s.duplicate += 1,
             "corrected" => s.corrected += 1,
+            "conflict" => s.conflict += 1,
             _ => s.rejected += 1,
         }
     }
@@ -425,6 +436,8 @@ async fn store_batch(
     let unit_code = unit.to_string();
     let actor = identity.actor();
     let request_hash = request_hash.to_owned();
+    let catalog = state.catalog.clone();
+    let conflicts = state.settings.conflicts.clone();
     let result = state
         .db(move |conn| {
             ingest::write_tx_retrying(conn, |c| {
@@ -438,6 +451,10 @@ async fn store_batch(
                     unit_code: &unit_code,
                     idempotency_key: idem.as_deref(),
                     actor: &actor,
+                    matching: Matching {
+                        catalog: &catalog,
+                        config: &conflicts,
+                    },
                 };
                 let outcomes = ingest::apply(c, &prepared, &meta)?;
                 let items: Vec<ItemResult> = outcomes.into_iter().map(Into::into).collect();
@@ -528,6 +545,7 @@ pub async fn validate_records(
                 version: None,
                 errors: errors.into_iter().map(Into::into).collect(),
                 warnings: warnings.into_iter().map(Into::into).collect(),
+                conflict: None,
             },
             ingest::Prepared::Ready(ready) => {
                 let mut errors = Vec::new();
@@ -553,6 +571,7 @@ pub async fn validate_records(
                     version: None,
                     errors,
                     warnings: ready.warnings.iter().cloned().map(Into::into).collect(),
+                    conflict: None,
                 }
             }
         })
@@ -640,6 +659,12 @@ pub struct RecordView {
     /// Set when revoked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation: Option<Revocation>,
+    /// The jurisdiction conflict the record is in (`GET /v1/conflicts/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict_id: Option<String>,
+    /// Its role there: `winner`, `loser` (never counted) or `stands` (settled as two acts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict_role: Option<String>,
     /// Every version, oldest first.
     pub versions: Vec<VersionView>,
     /// The submissions it came from (only for units with rights over it, and operators).
@@ -699,6 +724,8 @@ async fn load_view(
             reason: row.revoke_reason.clone().unwrap_or_default(),
             note: row.revoke_note.clone(),
         }),
+        conflict_id: row.conflict_id.clone(),
+        conflict_role: row.conflict_role.clone(),
         versions: versions
             .iter()
             .map(|v| VersionView {
@@ -852,10 +879,16 @@ pub async fn revoke_record(
     }
     let actor = identity.actor();
     let target = id.clone();
+    let catalog = state.catalog.clone();
+    let conflicts = state.settings.conflicts.clone();
     let revoked = state
         .db(move |c| {
+            let matching = Matching {
+                catalog: &catalog,
+                config: &conflicts,
+            };
             store::conn::write_tx(c, |c| {
-                ingest::revoke(c, &target, &actor, reason, note.as_deref())
+                ingest::revoke(c, &matching, &target, &actor, reason, note.as_deref())
             })
         })
         .await?;

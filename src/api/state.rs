@@ -23,6 +23,8 @@ pub struct AppState {
     pub client_cas: Arc<ClientCaSet>,
     /// Keys that seal personal data at rest.
     pub pii: Arc<crate::crypto::pii::PiiKeyring>,
+    /// The violation-type catalogue.
+    pub catalog: Arc<crate::normalize::Catalog>,
     registry: Arc<RwLock<Arc<Registry>>>,
     base_units: Arc<Vec<crate::domain::unit::Unit>>,
 }
@@ -30,6 +32,10 @@ pub struct AppState {
 impl AppState {
     /// Assembles the state. `base_units` are the units of the registry file; runtime changes
     /// from the database are applied over them by [`AppState::refresh_registry`].
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one assembly point for the parts of the state"
+    )]
     pub fn new(
         settings: Arc<Settings>,
         pool: Pool,
@@ -38,6 +44,7 @@ impl AppState {
         pii: Arc<crate::crypto::pii::PiiKeyring>,
         registry: Registry,
         base_units: Vec<crate::domain::unit::Unit>,
+        catalog: Arc<crate::normalize::Catalog>,
     ) -> Self {
         AppState {
             settings,
@@ -45,6 +52,7 @@ impl AppState {
             cache,
             client_cas,
             pii,
+            catalog,
             registry: Arc::new(RwLock::new(Arc::new(registry))),
             base_units: Arc::new(base_units),
         }

@@ -34,6 +34,12 @@ pub struct SubjectRecord {
     pub fine_fen: Option<i64>,
     /// `active` or `revoked`.
     pub status: String,
+    /// The jurisdiction conflict the record is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict_id: Option<String>,
+    /// Its role there: `winner`, `loser` (never counted) or `stands`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict_role: Option<String>,
 }
 
 /// A weak subject linked to a strong one.
@@ -145,6 +151,8 @@ pub async fn get_subject(
                         violation_type: r.violation_type,
                         fine_fen: r.fine_fen,
                         status: r.status,
+                        conflict_id: r.conflict_id,
+                        conflict_role: r.conflict_role,
                     })
                     .collect(),
                 names,

@@ -4,4 +4,5 @@
 //! Precision over recall: a weak key (name + party) is kept and searchable but never suffices
 //! to flag anyone, and natural persons are never linked by name.
 
+pub mod conflict;
 pub mod subject;

@@ -193,6 +193,7 @@ struct Pusher<'a> {
     registry: &'a Registry,
     keyring: &'a PiiKeyring,
     ctx: &'a NormalizeContext,
+    conflicts: &'a crate::dedup::conflict::ConflictConfig,
     unit: &'a Unit,
     actor: String,
     file: &'a Path,
@@ -254,11 +255,13 @@ pub fn import_file(
     let ctx = NormalizeContext {
         today: crate::api::records::today_shanghai(),
         publicity: settings.publicity.clone(),
+        catalog: app::load_catalog(settings)?,
     };
     let pusher = Pusher {
         registry: &registry,
         keyring: &keyring,
         ctx: &ctx,
+        conflicts: &settings.conflicts,
         unit: &unit,
         actor: format!("{} as unit:{}", opts.operator, unit.code),
         file: &opts.file,
@@ -371,6 +374,10 @@ fn push_batch(
         unit_code: p.unit.code.as_str(),
         idempotency_key: None,
         actor: &p.actor,
+        matching: crate::service::conflicts::Matching {
+            catalog: &p.ctx.catalog,
+            config: p.conflicts,
+        },
     };
     let outcomes = ingest::store_batch(conn, &prepared, &meta).map_err(|e| e.to_string())?;
     Ok(outcomes

@@ -22,6 +22,8 @@ pub enum RowStatus {
     Corrected,
     /// Not stored as a record: `errors` says why (kept as a submission, like a push).
     Rejected,
+    /// Stored, but another authority filed the same act first: linked, never counted.
+    Conflict,
     /// A blank row.
     Skipped,
     /// Its batch named a deciding authority outside the pushing unit's rights: nothing of the
@@ -39,6 +41,7 @@ impl RowStatus {
             RowStatus::Duplicate => "duplicate",
             RowStatus::Corrected => "corrected",
             RowStatus::Rejected => "rejected",
+            RowStatus::Conflict => "conflict",
             RowStatus::Skipped => "skipped",
             RowStatus::Refused => "refused",
             RowStatus::NotImported => "not_imported",
@@ -53,6 +56,7 @@ impl From<ItemStatus> for RowStatus {
             ItemStatus::Duplicate => RowStatus::Duplicate,
             ItemStatus::Corrected => RowStatus::Corrected,
             ItemStatus::Rejected => RowStatus::Rejected,
+            ItemStatus::Conflict => RowStatus::Conflict,
         }
     }
 }
@@ -156,6 +160,8 @@ pub struct Summary {
     pub corrected: usize,
     /// Rows with errors.
     pub rejected: usize,
+    /// New records that lost jurisdiction to an earlier filing of the same act.
+    pub conflict: usize,
     /// Blank rows.
     pub skipped: usize,
     /// Rows of refused batches.
@@ -177,6 +183,7 @@ impl Summary {
                 RowStatus::Duplicate => &mut s.duplicate,
                 RowStatus::Corrected => &mut s.corrected,
                 RowStatus::Rejected => &mut s.rejected,
+                RowStatus::Conflict => &mut s.conflict,
                 RowStatus::Skipped => &mut s.skipped,
                 RowStatus::Refused => &mut s.refused,
                 RowStatus::NotImported => &mut s.not_imported,
@@ -199,6 +206,9 @@ impl Summary {
             self.skipped,
             self.refused
         );
+        if self.conflict > 0 {
+            line.push_str(&format!(", {} conflict", self.conflict));
+        }
         if self.not_imported > 0 {
             line.push_str(&format!(", {} not imported", self.not_imported));
         }

@@ -80,11 +80,14 @@ pub enum IssueCode {
     /// Error: text holds control characters (NUL, escape, …) other than tab and line breaks;
     /// no published record has them, and several databases cannot store them.
     ControlCharacter,
+    /// Warning: the violation type maps to no type of the common catalogue
+    /// (`config/catalog.toml`); kept as given, matched across parties only by its exact text.
+    UnmappedViolationType,
 }
 
 impl IssueCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [IssueCode; 24] = [
+    pub const ALL: [IssueCode; 25] = [
         IssueCode::Required,
         IssueCode::InvalidType,
         IssueCode::InvalidChecksum,
@@ -109,6 +112,7 @@ impl IssueCode {
         IssueCode::PublicityBelowMinimum,
         IssueCode::PublicityAboveMaximum,
         IssueCode::ControlCharacter,
+        IssueCode::UnmappedViolationType,
     ];
 
     /// The wire code.
@@ -138,6 +142,7 @@ impl IssueCode {
             IssueCode::PublicityBelowMinimum => "publicity_below_minimum",
             IssueCode::PublicityAboveMaximum => "publicity_above_maximum",
             IssueCode::ControlCharacter => "control_character",
+            IssueCode::UnmappedViolationType => "unmapped_violation_type",
         }
     }
 }

@@ -16,8 +16,10 @@ pub mod money;
 pub mod publicity;
 pub mod record;
 pub mod text;
+pub mod violation;
 
 pub use fields::{Field, field_for_header};
 pub use issue::{FieldIssue, IssueCode};
 pub use publicity::PublicityConfig;
 pub use record::{NormalizeContext, Normalized, normalize_record};
+pub use violation::Catalog;

@@ -27,13 +27,16 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// What the normalizer needs from outside: today's date (Asia/Shanghai) and the publicity rules.
+/// What the normalizer needs from outside: today's date (Asia/Shanghai), the publicity rules
+/// and the violation-type catalogue.
 #[derive(Debug, Clone)]
 pub struct NormalizeContext {
     /// Today in Asia/Shanghai; decisions dated later are rejected.
     pub today: NaiveDate,
     /// Publicity periods (NDRC Order 2023 No. 58).
     pub publicity: PublicityConfig,
+    /// The violation-type catalogue, applied once the deciding authority's party is known.
+    pub catalog: std::sync::Arc<crate::normalize::Catalog>,
 }
 
 /// A normalized record and the warnings raised on the way.

@@ -11,6 +11,7 @@
 //! stored and on the items before it in the same batch; ID numbers are sealed before anything
 //! reaches the store.
 
+use super::conflicts::{self, Matching, Place};
 use super::sealing::seal_pointers;
 use crate::crypto::CryptoError;
 use crate::crypto::pii::{KIND_RESIDENT_ID, PiiKeyring};
@@ -18,7 +19,7 @@ use crate::dedup::subject::{SealedIds, SubjectKey, may_link_by_name, other_docum
 use crate::domain::record::{CanonicalRecord, IdType, SubjectKind};
 use crate::domain::registry::Registry;
 use crate::domain::unit::{Unit, UnitCode};
-use crate::normalize::{Field, FieldIssue, NormalizeContext, normalize_record};
+use crate::normalize::{Field, FieldIssue, IssueCode, NormalizeContext, normalize_record};
 use crate::store::{self, Conn, StoreError};
 use serde::Serialize;
 use serde_json::Value;
@@ -35,6 +36,9 @@ pub enum ItemStatus {
     Corrected,
     /// Not stored as a record; `errors` says why.
     Rejected,
+    /// A new record of an act another authority filed first (谁先予立案,谁负责处理): stored,
+    /// linked to the conflict (`conflict`), never counted against the subject.
+    Conflict,
 }
 
 impl ItemStatus {
@@ -45,6 +49,7 @@ impl ItemStatus {
             ItemStatus::Duplicate => "duplicate",
             ItemStatus::Corrected => "corrected",
             ItemStatus::Rejected => "rejected",
+            ItemStatus::Conflict => "conflict",
         }
     }
 }
@@ -68,6 +73,9 @@ pub struct ItemOutcome {
     /// Things worth knowing that did not stop the item.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<FieldIssue>,
+    /// The jurisdiction conflict the record is in after this item, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Place>,
 }
 
 /// A normalized, resolved and sealed item, ready to store.
@@ -87,6 +95,8 @@ pub struct ReadyItem {
     pub subject_id_index: Option<String>,
     /// The strongest key of the subject.
     pub subject_key: SubjectKey,
+    /// The violation type's catalogue code (`None`: unmapped, kept as given).
+    pub violation_code: Option<String>,
     /// Warnings of normalization.
     pub warnings: Vec<FieldIssue>,
 }
@@ -222,9 +232,32 @@ pub fn prepare(
                         {
                             forbidden.push(index);
                         }
-                        Prepared::Ready(Box::new(seal_record(
-                            index, n.record, unit, warnings, keyring,
-                        )?))
+                        let mut warnings = warnings;
+                        let violation_code = match ctx
+                            .catalog
+                            .map(unit.party, &n.record.violation_type)
+                        {
+                            Some((t, _)) => Some(t.code.clone()),
+                            None => {
+                                let pointer = pointer_of(&located, Field::ViolationType)
+                                    .unwrap_or_else(|| Field::ViolationType.pointer());
+                                warnings.push(FieldIssue {
+                                    pointer: format!("{prefix}{pointer}"),
+                                    code: IssueCode::UnmappedViolationType.as_str().into(),
+                                    detail: format!(
+                                        "violation type {:?} maps to no type of the common \
+                                         catalogue for {}; kept as given, compared across \
+                                         parties by its exact text",
+                                        crate::normalize::issue::excerpt(&n.record.violation_type),
+                                        unit.party.code()
+                                    ),
+                                });
+                                None
+                            }
+                        };
+                        let mut ready = seal_record(index, n.record, unit, warnings, keyring)?;
+                        ready.violation_code = violation_code;
+                        Prepared::Ready(Box::new(ready))
                     }
                 }
             }
@@ -293,6 +326,7 @@ fn seal_record(
         sealed_json: doc.to_string(),
         subject_id_index,
         subject_key: key,
+        violation_code: None,
         record,
         authority,
         warnings,
@@ -310,6 +344,8 @@ pub struct BatchMeta<'a> {
     pub idempotency_key: Option<&'a str>,
     /// Audit actor (`unit:SH-310000`).
     pub actor: &'a str,
+    /// Conflict detection's catalogue and thresholds.
+    pub matching: Matching<'a>,
 }
 
 /// Stores a prepared batch. Call inside a write transaction: every write of the batch commits
@@ -350,12 +386,14 @@ pub fn apply(
                     version: None,
                     errors: errors.clone(),
                     warnings: warnings.clone(),
+                    conflict: None,
                 }
             }
             Prepared::Ready(ready) => store_ready(conn, ready, &p.raw_sealed, meta, now)?,
         };
         outcomes.push(outcome);
     }
+    mark_conflicts(conn, &meta.matching, &mut outcomes)?;
     let count = |s: ItemStatus| outcomes.iter().filter(|o| o.status == s).count();
     let detail = serde_json::json!({
         "unit": meta.unit_code,
@@ -364,6 +402,7 @@ pub fn apply(
         "duplicate": count(ItemStatus::Duplicate),
         "corrected": count(ItemStatus::Corrected),
         "rejected": count(ItemStatus::Rejected),
+        "conflict": count(ItemStatus::Conflict),
         "records": outcomes.iter().filter_map(|o| o.record_id.as_deref()).collect::<Vec<_>>(),
     });
     store::audit::append(
@@ -376,6 +415,35 @@ pub fn apply(
         },
     )?;
     Ok(outcomes)
+}
+
+/// Reconciles the jurisdiction conflicts of the subjects of the new and corrected records
+/// (see [`super::conflicts`]) and tells each item where its record stands: a new record that
+/// lost to an earlier filing is answered `conflict`.
+fn mark_conflicts(
+    conn: &mut Conn,
+    matching: &Matching<'_>,
+    outcomes: &mut [ItemOutcome],
+) -> Result<(), StoreError> {
+    let changed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| matches!(o.status, ItemStatus::Accepted | ItemStatus::Corrected))
+        .filter_map(|o| o.record_id.clone())
+        .collect();
+    let places = conflicts::reconcile_records(conn, matching, &changed)?;
+    for o in outcomes.iter_mut() {
+        let Some(place) = o.record_id.as_ref().and_then(|id| places.get(id)) else {
+            continue;
+        };
+        if o.status == ItemStatus::Duplicate {
+            continue;
+        }
+        if o.status == ItemStatus::Accepted && place.role == conflicts::Role::Loser {
+            o.status = ItemStatus::Conflict;
+        }
+        o.conflict = Some(place.clone());
+    }
+    Ok(())
 }
 
 /// Runs `f` in a write transaction, and again (three attempts in all) when it fails on a unique
@@ -489,6 +557,7 @@ fn store_ready(
         version: Some(version),
         errors: Vec::new(),
         warnings: ready.warnings.clone(),
+        conflict: None,
     })
 }
 
@@ -572,6 +641,7 @@ impl RevokeReason {
 /// revoked.
 pub fn revoke(
     conn: &mut Conn,
+    matching: &Matching<'_>,
     record_id: &str,
     actor: &str,
     reason: RevokeReason,
@@ -594,6 +664,10 @@ pub fn revoke(
             detail: &serde_json::json!({ "reason": reason.as_str() }).to_string(),
         },
     )?;
+    // A revoked record leaves its conflict: the other side may keep jurisdiction alone.
+    if let Some(subject) = row.subject_id {
+        conflicts::reconcile_subjects(conn, matching, &[subject])?;
+    }
     Ok(true)
 }
 

@@ -1,5 +1,6 @@
 //! The service layer: runs normalize → resolve → store → audit in one transaction per request.
 //! Handlers and the CLI call it; it knows neither HTTP nor SQL text (it calls `store`).
 
+pub mod conflicts;
 pub mod ingest;
 pub mod sealing;

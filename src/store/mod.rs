@@ -6,6 +6,7 @@
 
 pub mod apikeys;
 pub mod audit;
+pub mod conflicts;
 pub mod conn;
 pub mod records;
 pub mod schema;

@@ -59,6 +59,10 @@ pub struct RecordRow {
     pub revoke_note: Option<String>,
     /// The resolved subject.
     pub subject_id: Option<String>,
+    /// The jurisdiction conflict the record belongs to.
+    pub conflict_id: Option<String>,
+    /// Its role there: `winner`, `loser` (never counted) or `stands` (settled as two acts).
+    pub conflict_role: Option<String>,
 }
 
 /// A new record or a new version of one (the columns a push sets).

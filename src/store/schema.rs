@@ -69,6 +69,25 @@ diesel::table! {
         revoke_reason -> Nullable<Text>,
         revoke_note -> Nullable<Text>,
         subject_id -> Nullable<Text>,
+        conflict_id -> Nullable<Text>,
+        conflict_role -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    conflicts (id) {
+        id -> Text,
+        subject_id -> Text,
+        violation_key -> Text,
+        winner_record_id -> Text,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        resolution_note -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        members_json -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -135,6 +154,7 @@ diesel::table! {
 diesel::joinable!(record_versions -> records (record_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    conflicts,
     unit_overrides,
     api_keys,
     chain_heads,

@@ -1,0 +1,414 @@
+//! Keeping the stored jurisdiction conflicts equal to what the matcher
+//! ([`crate::dedup::conflict`]) says about the stored records.
+//!
+//! Runs inside the write transaction of every change to a subject's records (push, correction,
+//! revocation) and of every resolution. For each strongly identified subject touched it reads
+//! all the subject's live records, computes the conflict groups from scratch, and writes only
+//! the differences: new conflicts, winners that changed, conflicts that dissolved (`void`), and
+//! each record's `conflict_id` / `conflict_role`. Because the groups are a function of the set
+//! of records, the stored state does not depend on the order records arrived in.
+//!
+//! Weakly identified subjects are never put in a conflict: a conflict stops a penalty from
+//! counting, and a name match is not enough to decide that.
+
+use crate::dedup::conflict::{ConflictConfig, Group, Penalty, groups};
+use crate::domain::party::Party;
+use crate::normalize::Catalog;
+use crate::normalize::text::fold_text;
+use crate::store::conflicts::{self as rows, ConflictRow};
+use crate::store::records::RecordRow;
+use crate::store::{self, Conn, StoreError};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// What conflict detection needs from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Matching<'a> {
+    /// The violation-type catalogue.
+    pub catalog: &'a Catalog,
+    /// The matcher's thresholds.
+    pub config: &'a ConflictConfig,
+}
+
+/// A record's role in a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Filed first: keeps jurisdiction and counts.
+    Winner,
+    /// Filed later: kept, linked, never counted.
+    Loser,
+    /// The units settled the records as two acts: both count.
+    Stands,
+}
+
+impl Role {
+    /// snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Winner => "winner",
+            Role::Loser => "loser",
+            Role::Stands => "stands",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "winner" => Some(Role::Winner),
+            "loser" => Some(Role::Loser),
+            "stands" => Some(Role::Stands),
+            _ => None,
+        }
+    }
+}
+
+/// One member as kept in `members_json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Member {
+    /// The record.
+    pub record_id: String,
+    /// Its deciding authority.
+    pub authority: String,
+    /// Its role.
+    pub role: Role,
+}
+
+/// Where a record stands after reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Place {
+    /// The conflict.
+    pub conflict_id: String,
+    /// The record's role.
+    pub role: Role,
+    /// The record that keeps jurisdiction.
+    pub winner_record_id: String,
+}
+
+/// How units settled a conflict (`POST /v1/conflicts/{id}/resolve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The later unit transferred the case to the first (案件移送): the loser stays uncounted.
+    Transferred,
+    /// Two acts after all: both records count.
+    BothStand,
+    /// One act, one penalty: the records were merged into the winner's; the loser stays
+    /// uncounted.
+    Merged,
+}
+
+impl Resolution {
+    /// snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Transferred => "transferred",
+            Resolution::BothStand => "both_stand",
+            Resolution::Merged => "merged",
+        }
+    }
+}
+
+/// The members of a stored conflict.
+pub fn members(row: &ConflictRow) -> Vec<Member> {
+    serde_json::from_str(&row.members_json).unwrap_or_default()
+}
+
+fn penalty(row: &RecordRow, catalog: &Catalog) -> Penalty {
+    let doc: serde_json::Value = serde_json::from_str(&row.canonical_json).unwrap_or_default();
+    let facts = doc
+        .get("facts")
+        .and_then(|f| f.as_str())
+        .map(fold_text)
+        .unwrap_or_default();
+    let filed_date = doc
+        .get("filed_date")
+        .and_then(|f| f.as_str())
+        .and_then(|f| f.parse().ok());
+    let party: Party = row.party.parse().unwrap_or(Party::Shanghai);
+    Penalty {
+        record_id: row.id.clone(),
+        authority: row.authority_code.clone(),
+        violation_key: catalog.comparison_key(party, &row.violation_type),
+        filed_date,
+        decision_date: row.decision_date,
+        facts,
+    }
+}
+
+fn conflict_id(subject_id: &str, g: &Group) -> String {
+    let mut text = subject_id.to_owned();
+    for m in &g.members {
+        text.push('\n');
+        text.push_str(m);
+    }
+    let d = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let short: Vec<u8> = d.as_ref().iter().take(10).copied().collect();
+    format!("cfl_{}", hex::encode(short))
+}
+
+fn settled_pairs(stored: &[ConflictRow]) -> HashSet<(String, String)> {
+    let mut out = HashSet::new();
+    for c in stored
+        .iter()
+        .filter(|c| c.status == "resolved" && c.resolution.as_deref() == Some("both_stand"))
+    {
+        let ms = members(c);
+        for a in &ms {
+            for b in &ms {
+                if a.record_id != b.record_id {
+                    out.insert((a.record_id.clone(), b.record_id.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reconciles the conflicts of the subjects of these records (module docs). Returns the place
+/// of every record that is in a conflict afterwards.
+pub fn reconcile_records(
+    conn: &mut Conn,
+    matching: &Matching<'_>,
+    record_ids: &[String],
+) -> Result<HashMap<String, Place>, StoreError> {
+    if record_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let subjects = rows::subjects_of_records(conn, record_ids)?;
+    reconcile_subjects(conn, matching, &subjects)
+}
+
+/// Reconciles the conflicts of these subjects (weak ones are skipped).
+pub fn reconcile_subjects(
+    conn: &mut Conn,
+    matching: &Matching<'_>,
+    subject_ids: &[String],
+) -> Result<HashMap<String, Place>, StoreError> {
+    let mut strong = rows::strong_among(conn, subject_ids)?;
+    strong.sort();
+    strong.dedup();
+    let mut places = HashMap::new();
+    if strong.is_empty() {
+        return Ok(places);
+    }
+    rows::lock_subjects(conn, &strong)?;
+    let now = store::now_utc();
+    let mut records_by_subject: BTreeMap<String, Vec<RecordRow>> = BTreeMap::new();
+    for chunk in strong.chunks(5_000) {
+        for r in store::records::of_subjects(conn, chunk)? {
+            if let Some(s) = r.subject_id.clone() {
+                records_by_subject.entry(s).or_default().push(r);
+            }
+        }
+    }
+    let mut stored_by_subject: BTreeMap<String, Vec<ConflictRow>> = BTreeMap::new();
+    for c in rows::live_of_subjects(conn, &strong)? {
+        stored_by_subject
+            .entry(c.subject_id.clone())
+            .or_default()
+            .push(c);
+    }
+    for subject in &strong {
+        let records = records_by_subject.remove(subject).unwrap_or_default();
+        let stored = stored_by_subject.remove(subject).unwrap_or_default();
+        reconcile_one(conn, matching, subject, &records, &stored, now, &mut places)?;
+    }
+    Ok(places)
+}
+
+fn reconcile_one(
+    conn: &mut Conn,
+    matching: &Matching<'_>,
+    subject: &str,
+    records: &[RecordRow],
+    stored: &[ConflictRow],
+    now: chrono::NaiveDateTime,
+    places: &mut HashMap<String, Place>,
+) -> Result<(), StoreError> {
+    let live: Vec<&RecordRow> = records.iter().filter(|r| r.status != "revoked").collect();
+    let penalties: Vec<Penalty> = live.iter().map(|r| penalty(r, matching.catalog)).collect();
+    let settled = settled_pairs(stored);
+    let found = groups(&penalties, &settled, matching.config);
+    let authority: HashMap<&str, &str> = records
+        .iter()
+        .map(|r| (r.id.as_str(), r.authority_code.as_str()))
+        .collect();
+    let both_stand: HashSet<&str> = stored
+        .iter()
+        .filter(|c| c.status == "resolved" && c.resolution.as_deref() == Some("both_stand"))
+        .map(|c| c.id.as_str())
+        .collect();
+    // The desired place of every record of the subject.
+    let mut desired: HashMap<String, (Option<String>, Option<Role>)> = HashMap::new();
+    let mut used: HashSet<String> = HashSet::new();
+    for g in &found {
+        let existing = stored
+            .iter()
+            .filter(|c| !both_stand.contains(c.id.as_str()) && !used.contains(&c.id))
+            .find(|c| members(c).iter().any(|m| g.members.contains(&m.record_id)))
+            .cloned();
+        let member_list: Vec<Member> = g
+            .members
+            .iter()
+            .map(|id| Member {
+                record_id: id.clone(),
+                authority: authority.get(id.as_str()).copied().unwrap_or("").to_owned(),
+                role: if *id == g.winner {
+                    Role::Winner
+                } else {
+                    Role::Loser
+                },
+            })
+            .collect();
+        let members_json = serde_json::to_string(&member_list).unwrap_or_else(|_| "[]".into());
+        let id = match existing {
+            Some(mut c) => {
+                let before: BTreeSet<String> =
+                    members(&c).into_iter().map(|m| m.record_id).collect();
+                if before != g.members || c.winner_record_id != g.winner {
+                    if c.status == "resolved" {
+                        // New facts reopen a settled conflict: the units look again.
+                        c.status = "open".into();
+                        c.resolution = None;
+                        c.resolution_note = None;
+                        c.resolved_by = None;
+                        c.resolved_at = None;
+                    }
+                    c.winner_record_id = g.winner.clone();
+                    c.members_json = members_json;
+                    c.updated_at = now;
+                    rows::update(conn, &c)?;
+                }
+                c.id
+            }
+            None => {
+                let id = conflict_id(subject, g);
+                let violation_key = penalty_key(&live, &g.winner, matching);
+                let row = ConflictRow {
+                    id: id.clone(),
+                    subject_id: subject.to_owned(),
+                    violation_key,
+                    winner_record_id: g.winner.clone(),
+                    status: "open".into(),
+                    resolution: None,
+                    resolution_note: None,
+                    resolved_by: None,
+                    resolved_at: None,
+                    members_json,
+                    created_at: now,
+                    updated_at: now,
+                };
+                match rows::find(conn, &id)? {
+                    // The same records were in conflict before (then dissolved): reopen it.
+                    Some(old) => rows::update(
+                        conn,
+                        &ConflictRow {
+                            created_at: old.created_at,
+                            ..row
+                        },
+                    )?,
+                    None => rows::insert(conn, &row)?,
+                }
+                id
+            }
+        };
+        used.insert(id.clone());
+        for m in &member_list {
+            desired.insert(m.record_id.clone(), (Some(id.clone()), Some(m.role)));
+            places.insert(
+                m.record_id.clone(),
+                Place {
+                    conflict_id: id.clone(),
+                    role: m.role,
+                    winner_record_id: g.winner.clone(),
+                },
+            );
+        }
+    }
+    // Conflicts no group needs any more dissolve.
+    for c in stored {
+        if used.contains(&c.id) || both_stand.contains(c.id.as_str()) {
+            continue;
+        }
+        let mut c = c.clone();
+        c.status = "void".into();
+        c.updated_at = now;
+        rows::update(conn, &c)?;
+    }
+    // Records settled as two acts keep their place unless a new group took them.
+    for r in &live {
+        if desired.contains_key(&r.id) {
+            continue;
+        }
+        let keep = r
+            .conflict_id
+            .as_deref()
+            .filter(|c| both_stand.contains(c))
+            .map(|c| (Some(c.to_owned()), Some(Role::Stands)));
+        desired.insert(r.id.clone(), keep.unwrap_or((None, None)));
+    }
+    for r in records {
+        let (want_id, want_role) = desired.remove(&r.id).unwrap_or((None, None));
+        let want_role = want_role.map(Role::as_str);
+        if r.conflict_id.as_deref() != want_id.as_deref() || r.conflict_role.as_deref() != want_role
+        {
+            rows::set_record_role(conn, &r.id, want_id.as_deref(), want_role)?;
+        }
+    }
+    Ok(())
+}
+
+fn penalty_key(live: &[&RecordRow], record_id: &str, matching: &Matching<'_>) -> String {
+    live.iter()
+        .find(|r| r.id == record_id)
+        .map(|r| penalty(r, matching.catalog).violation_key)
+        .unwrap_or_default()
+}
+
+/// Records a resolution of an open conflict inside the caller's write transaction. `both_stand`
+/// makes every member count (role `stands`); `transferred` and `merged` keep the loser
+/// uncounted. Returns the updated conflict; `Ok(None)` when it is not open.
+pub fn resolve(
+    conn: &mut Conn,
+    conflict: &ConflictRow,
+    resolution: Resolution,
+    note: Option<&str>,
+    actor: &str,
+) -> Result<Option<ConflictRow>, StoreError> {
+    if conflict.status != "open" {
+        return Ok(None);
+    }
+    let now = store::now_utc();
+    let mut c = conflict.clone();
+    c.status = "resolved".into();
+    c.resolution = Some(resolution.as_str().to_owned());
+    c.resolution_note = note.map(str::to_owned);
+    c.resolved_by = Some(actor.to_owned());
+    c.resolved_at = Some(now);
+    c.updated_at = now;
+    if resolution == Resolution::BothStand {
+        let ms: Vec<Member> = members(&c)
+            .into_iter()
+            .map(|m| Member {
+                role: Role::Stands,
+                ..m
+            })
+            .collect();
+        c.members_json = serde_json::to_string(&ms).unwrap_or_else(|_| "[]".into());
+        for m in &ms {
+            rows::set_record_role(conn, &m.record_id, Some(&c.id), Some(Role::Stands.as_str()))?;
+        }
+    }
+    rows::update(conn, &c)?;
+    store::audit::append(
+        conn,
+        &store::audit::NewAudit {
+            actor,
+            action: "conflict.resolve",
+            target: &c.id,
+            detail: &serde_json::json!({ "resolution": resolution.as_str() }).to_string(),
+        },
+    )?;
+    Ok(Some(c))
+}
