@@ -78,7 +78,10 @@ fn the_binary_writes_records_truth_and_summary_deterministically() {
     let summary: Summary = serde_json::from_str(&read(&a, "summary.json")).unwrap();
     assert_eq!(summary.pushes, 500);
     let e = &summary.expected;
-    assert_eq!(e.accepted + e.duplicate + e.corrected + e.rejected, 500);
+    assert_eq!(
+        e.accepted + e.duplicate + e.corrected + e.rejected + e.conflict,
+        500
+    );
     assert!(e.duplicate > 0 && e.corrected > 0 && e.rejected > 0);
 
     // Same seed: the same bytes, and the same as the library's; another seed: other data.
@@ -135,14 +138,14 @@ async fn a_simulated_set_gets_the_statuses_its_truth_predicts_from_a_real_server
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
-    for kind in ["accepted", "duplicate", "corrected", "rejected"] {
+    for kind in ["accepted", "duplicate", "corrected", "rejected", "conflict"] {
         assert!(counts.get(kind).copied().unwrap_or(0) > 0, "{kind}");
     }
     let accepted = set
         .truth
         .pushes
         .iter()
-        .filter(|t| t.expected == Expected::Accepted)
+        .filter(|t| matches!(t.expected, Expected::Accepted | Expected::Conflict))
         .count();
     assert_eq!(app.count_rows("records").await, accepted as i64);
     assert_eq!(app.count_rows("submissions").await, 300);

@@ -477,6 +477,7 @@ impl<'a> Generator<'a> {
                 Expected::Duplicate => expected_counts.duplicate += 1,
                 Expected::Corrected => expected_counts.corrected += 1,
                 Expected::Rejected => expected_counts.rejected += 1,
+                Expected::Conflict => expected_counts.conflict += 1,
             }
             match p.subject_kind {
                 SubjectKind::LegalPerson => kinds.legal_person += 1,
@@ -541,6 +542,21 @@ impl<'a> Generator<'a> {
             });
         }
         conflicts.sort_by_key(|c| c.records[0].seq);
+        // The later push of a pair is answered `conflict` when it is the later filing.
+        for c in &conflicts {
+            let later = &c.records[1];
+            if later.identity == c.winner {
+                continue;
+            }
+            let at = usize::try_from(later.seq.saturating_sub(1)).unwrap_or(usize::MAX);
+            if let Some(tp) = truth_pushes.get_mut(at)
+                && tp.expected == Expected::Accepted
+            {
+                tp.expected = Expected::Conflict;
+                expected_counts.accepted -= 1;
+                expected_counts.conflict += 1;
+            }
+        }
         let mut same_day_pairs = Vec::new();
         for (a, b) in &self.same_day {
             let (Some(ia), Some(_)) = (self.identities.get(*a), self.identities.get(*b)) else {
@@ -1403,6 +1419,9 @@ impl<'a> Generator<'a> {
             dates: Some(dates),
             quantity: Some(quantity),
             plate: Some(plate.clone()),
+            // Both sides name the subject by its strong identifier: penex never decides a
+            // conflict (which stops a penalty from counting) on a weak match.
+            full_ids: true,
             ..Spec::default()
         };
         let a = self.original(PushKind::CrossBorder, spec(ua, da));

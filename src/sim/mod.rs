@@ -186,6 +186,10 @@ pub enum Expected {
     Corrected,
     /// Invalid: not stored.
     Rejected,
+    /// The later-filed side of a cross-border pair, pushed after the winner: stored, linked,
+    /// never counted. (Pushed before the winner, it is `accepted` and becomes the loser when
+    /// the winner arrives.)
+    Conflict,
 }
 
 impl Expected {
@@ -196,6 +200,7 @@ impl Expected {
             Expected::Duplicate => "duplicate",
             Expected::Corrected => "corrected",
             Expected::Rejected => "rejected",
+            Expected::Conflict => "conflict",
         }
     }
 }
@@ -360,6 +365,9 @@ pub struct StatusCounts {
     pub corrected: usize,
     /// `rejected`.
     pub rejected: usize,
+    /// `conflict`.
+    #[serde(default)]
+    pub conflict: usize,
 }
 
 /// Counts per injected kind.

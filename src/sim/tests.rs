@@ -177,7 +177,16 @@ fn expected_statuses_are_what_a_store_keyed_by_identity_and_fingerprint_answers(
     for (n, seed) in [(600, 5), (200, 6)] {
         let set = sim(n, seed);
         let got = replay(&set);
-        let want: Vec<Expected> = set.truth.pushes.iter().map(|t| t.expected).collect();
+        // The model knows identities only: a conflict is an accepted record to it.
+        let want: Vec<Expected> = set
+            .truth
+            .pushes
+            .iter()
+            .map(|t| match t.expected {
+                Expected::Conflict => Expected::Accepted,
+                e => e,
+            })
+            .collect();
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert_eq!(g, w, "seq {}: {}", i + 1, set.pushes[i].record);
         }
@@ -272,7 +281,12 @@ fn cross_border_pairs_are_one_act_on_two_sides_and_the_first_filer_wins() {
             let tp = &set.truth.pushes[t.seq as usize - 1];
             assert_eq!(tp.subject, c.subject);
             assert_eq!(tp.kind, PushKind::CrossBorder);
-            assert_eq!(tp.expected, Expected::Accepted);
+            let want = if t.seq == b.seq && c.winner == a.identity {
+                Expected::Conflict
+            } else {
+                Expected::Accepted
+            };
+            assert_eq!(tp.expected, want);
         }
     }
 }
@@ -367,7 +381,11 @@ fn injected_counts_match_the_mix() {
     assert_eq!(s.expected.duplicate, inj.relayed_duplicates);
     assert_eq!(s.expected.corrected, inj.corrections);
     assert_eq!(
-        s.expected.accepted + s.expected.duplicate + s.expected.corrected + s.expected.rejected,
+        s.expected.accepted
+            + s.expected.duplicate
+            + s.expected.corrected
+            + s.expected.rejected
+            + s.expected.conflict,
         n
     );
     let near = |got: usize, of: usize, share: f64, tol: f64| {
@@ -377,7 +395,7 @@ fn injected_counts_match_the_mix() {
             "{got}/{of} = {ratio}, want {share}±{tol}"
         );
     };
-    let first_pushes = s.expected.accepted + s.expected.rejected;
+    let first_pushes = s.expected.accepted + s.expected.rejected + s.expected.conflict;
     near(inj.lead_relays, first_pushes, mix.lead_relay, 0.02);
     near(
         inj.other_party_subjects,
