@@ -23,8 +23,11 @@
 pub mod data;
 mod generator;
 pub mod numerals;
+pub mod observe;
 mod render;
+pub mod replay;
 pub mod rng;
+pub mod score;
 
 use crate::domain::party::Party;
 use crate::domain::unit::{Unit, UnitCode};
