@@ -36,7 +36,7 @@ impl Default for ConflictConfig {
     fn default() -> Self {
         ConflictConfig {
             window_days: 30,
-            act_date_tolerance_days: 1,
+            act_date_tolerance_days: 0,
             min_similarity: 0.3,
             min_similarity_undated: 0.6,
         }

@@ -79,6 +79,8 @@ pub struct Scores {
     pub weak_false_merges: usize,
     /// Pushes whose status differed from the truth's expectation.
     pub status_mismatches: usize,
+    /// Record pairs put in one conflict that the truth does not pair (at most 20).
+    pub false_conflicts: Vec<(String, String)>,
 }
 
 fn pairs(n: u64) -> u64 {
@@ -160,6 +162,11 @@ pub fn score(truth: &Truth, observed: &Observed, statuses: &[String]) -> Scores 
         }
     }
     let true_found = truth_pairs.intersection(&found_pairs).count() as u64;
+    let false_conflicts = found_pairs
+        .difference(&truth_pairs)
+        .take(20)
+        .cloned()
+        .collect();
     let conflicts = Prf::of(
         true_found,
         found_pairs.len() as u64,
@@ -231,6 +238,7 @@ pub fn score(truth: &Truth, observed: &Observed, statuses: &[String]) -> Scores 
         subjects,
         weak_false_merges,
         status_mismatches,
+        false_conflicts,
     }
 }
 
