@@ -61,7 +61,10 @@ async fn main() -> Res<()> {
         "log": { "filter": "warn" },
     });
     if let (Some(url), Some(o)) = (&args.database_url, overrides.as_object_mut()) {
-        o.insert("database_url".into(), serde_json::Value::String(url.clone()));
+        o.insert(
+            "database_url".into(),
+            serde_json::Value::String(url.clone()),
+        );
     }
     let settings = Settings::with_overrides(overrides)?;
     let units = penex::domain::registry::parse_units_toml(&std::fs::read_to_string(&units_file)?)?;
