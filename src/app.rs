@@ -35,6 +35,9 @@ pub enum StartError {
     /// The violation-type catalogue.
     #[error("violation-type catalogue: {0}")]
     Catalog(String),
+    /// The joint-discipline rules.
+    #[error("joint-discipline rules: {0}")]
+    Rules(String),
     /// PostgreSQL has migrations that were not applied.
     #[error(
         "the database has {} pending migration(s) ({}); run `penex migrate` or start with \
@@ -77,6 +80,29 @@ pub fn load_catalog(
             None => format!("built-in: {e}"),
         })
     })
+}
+
+/// Catalogue, conflict thresholds and rules (`rules_file`, else the built-in copy of
+/// `config/rules.toml`, checked against the catalogue).
+pub fn load_policy(
+    settings: &Settings,
+) -> Result<std::sync::Arc<crate::service::policy::PolicySet>, StartError> {
+    let catalog = load_catalog(settings)?;
+    let rules = match &settings.rules_file {
+        None => crate::rules::RuleSet::built_in(&catalog)
+            .map_err(|e| StartError::Rules(format!("built-in: {e}")))?,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| StartError::Rules(format!("cannot read {}: {e}", path.display())))?;
+            crate::rules::RuleSet::parse(&text, &catalog)
+                .map_err(|e| StartError::Rules(format!("{}: {e}", path.display())))?
+        }
+    };
+    Ok(std::sync::Arc::new(crate::service::policy::PolicySet {
+        catalog,
+        conflicts: settings.conflicts.clone(),
+        rules: std::sync::Arc::new(rules),
+    }))
 }
 
 /// The registry: the file's units with the runtime changes stored in the database applied.
@@ -297,7 +323,7 @@ pub async fn prepare(settings: Settings, migrate: bool) -> Result<Prepared, Star
     let server_config =
         crate::tls::config::server_config(&tls.server_cert, &tls.server_key, &ca_pems)
             .map_err(|e| StartError::Tls(e.to_string()))?;
-    let catalog = load_catalog(&settings)?;
+    let policy = load_policy(&settings)?;
     let pii = {
         let mut conn = state_pool_conn(&pool)?;
         load_pii_keys(&settings, &mut conn)?
@@ -310,7 +336,7 @@ pub async fn prepare(settings: Settings, migrate: bool) -> Result<Prepared, Star
         Arc::new(pii),
         registry,
         base_units,
-        catalog,
+        policy,
     );
     Ok(Prepared {
         state,
@@ -332,6 +358,28 @@ pub fn spawn_registry_refresh(state: AppState) {
     });
 }
 
+/// Expires flags and drops records whose publicity ended from the flags they support, every
+/// `sweep_interval_secs` (see `service::flags::sweep`).
+pub fn spawn_sweeper(state: AppState) {
+    let every = Duration::from_secs(state.settings.sweep_interval_secs.max(1));
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let policy = state.policy.clone();
+            let today = crate::api::records::today_shanghai();
+            let swept = state
+                .db(move |c| crate::service::flags::sweep(c, &policy.on(today)))
+                .await;
+            match swept {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(flags = n, "sweeper changed flags"),
+                Err(e) => tracing::warn!(error = ?e, "sweep failed"),
+            }
+        }
+    });
+}
+
 /// Builds the HTTP server on an already bound listener.
 pub fn http_server(
     prepared: Prepared,
@@ -339,6 +387,7 @@ pub fn http_server(
 ) -> std::io::Result<actix_web::dev::Server> {
     let state = prepared.state.clone();
     spawn_registry_refresh(state.clone());
+    spawn_sweeper(state.clone());
     let server = actix_web::HttpServer::new(move || crate::api::build_app(state.clone()))
         .on_connect(crate::api::auth::on_connect)
         .shutdown_timeout(30)

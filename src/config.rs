@@ -33,6 +33,12 @@ pub struct Settings {
     /// The violation-type catalogue; absent: the built-in copy of `config/catalog.toml`.
     #[serde(default)]
     pub catalog_file: Option<PathBuf>,
+    /// The joint-discipline rules; absent: the built-in copy of `config/rules.toml`.
+    #[serde(default)]
+    pub rules_file: Option<PathBuf>,
+    /// Seconds between two passes of the flag sweeper (expiry, end of publicity).
+    #[serde(default = "default_sweep_interval")]
+    pub sweep_interval_secs: u64,
     /// Jurisdiction-conflict matching thresholds.
     #[serde(default)]
     pub conflicts: crate::dedup::conflict::ConflictConfig,
@@ -258,6 +264,10 @@ impl Settings {
     pub fn keys_dir(&self) -> PathBuf {
         self.data_dir.join("keys")
     }
+}
+
+fn default_sweep_interval() -> u64 {
+    300
 }
 
 #[cfg(test)]

@@ -236,7 +236,7 @@ pub async fn list_conflicts(
         StatusFilter::All => None,
     };
     let registry = state.registry();
-    let catalog = state.catalog.clone();
+    let catalog = state.policy.catalog.clone();
     let page = state
         .db(move |c| -> Result<ConflictPage, StoreError> {
             let mut items = Vec::new();
@@ -297,7 +297,7 @@ pub async fn get_conflict(
         .clone();
     let id = path.into_inner();
     let registry = state.registry();
-    let catalog = state.catalog.clone();
+    let catalog = state.policy.catalog.clone();
     let found = state
         .db(move |c| -> Result<Option<ConflictView>, StoreError> {
             match store::conflicts::find(c, &id)? {
@@ -360,7 +360,9 @@ pub async fn resolve_conflict(
     }
     let id = path.into_inner();
     let registry = state.registry();
-    let catalog = state.catalog.clone();
+    let catalog = state.policy.catalog.clone();
+    let policy = state.policy.clone();
+    let today = super::records::today_shanghai();
     let actor = identity.actor();
     enum Outcome {
         NotFound,
@@ -376,7 +378,8 @@ pub async fn resolve_conflict(
                 if !involves(&registry, &unit, &row) {
                     return Ok(Outcome::NotFound);
                 }
-                match conflicts::resolve(c, &row, resolution, note.as_deref(), &actor)? {
+                let policy = policy.on(today);
+                match conflicts::resolve(c, &policy, &row, resolution, note.as_deref(), &actor)? {
                     None => Ok(Outcome::NotOpen(row.status)),
                     Some(done) => Ok(Outcome::Done(Box::new(view(c, &catalog, done)?))),
                 }

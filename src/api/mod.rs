@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod conflicts;
+pub mod flags;
 pub mod problem;
 pub mod records;
 pub mod state;
@@ -46,6 +47,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "system", description = "Health and identity"),
         (name = "records", description = "Penalty records: push, validate, read, revoke"),
         (name = "subjects", description = "Who a subject is, across the four parties"),
+        (name = "flags", description = "Joint-discipline flags and credit repair"),
         (name = "conflicts", description = "Jurisdiction conflicts: one act, several authorities; the first to file keeps it"),
     )
 )]
@@ -93,7 +95,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(subjects::unlink_subject)
         .service(conflicts::list_conflicts)
         .service(conflicts::get_conflict)
-        .service(conflicts::resolve_conflict);
+        .service(conflicts::resolve_conflict)
+        .service(flags::list_flags)
+        .service(flags::get_flag)
+        .service(flags::repair_record)
+        .service(flags::repair_flag);
 }
 
 /// The OpenAPI document generated from the registered routes.

@@ -10,7 +10,6 @@ use super::state::AppState;
 use crate::domain::party::Role;
 use crate::domain::unit::UnitCode;
 use crate::normalize::{FieldIssue, NormalizeContext};
-use crate::service::conflicts::Matching;
 use crate::service::ingest::{self, BatchMeta, ItemOutcome, PrepareError, RevokeReason};
 use crate::service::sealing::{Reveal, reveal};
 use crate::store::{self, StoreError};
@@ -137,7 +136,7 @@ fn normalize_context(state: &AppState) -> NormalizeContext {
     NormalizeContext {
         today: today_shanghai(),
         publicity: state.settings.publicity.clone(),
-        catalog: state.catalog.clone(),
+        catalog: state.policy.catalog.clone(),
     }
 }
 
@@ -436,8 +435,8 @@ async fn store_batch(
     let unit_code = unit.to_string();
     let actor = identity.actor();
     let request_hash = request_hash.to_owned();
-    let catalog = state.catalog.clone();
-    let conflicts = state.settings.conflicts.clone();
+    let policy = state.policy.clone();
+    let today = today_shanghai();
     let result = state
         .db(move |conn| {
             ingest::write_tx_retrying(conn, |c| {
@@ -451,10 +450,7 @@ async fn store_batch(
                     unit_code: &unit_code,
                     idempotency_key: idem.as_deref(),
                     actor: &actor,
-                    matching: Matching {
-                        catalog: &catalog,
-                        config: &conflicts,
-                    },
+                    policy: policy.on(today),
                 };
                 let outcomes = ingest::apply(c, &prepared, &meta)?;
                 let items: Vec<ItemResult> = outcomes.into_iter().map(Into::into).collect();
@@ -879,16 +875,13 @@ pub async fn revoke_record(
     }
     let actor = identity.actor();
     let target = id.clone();
-    let catalog = state.catalog.clone();
-    let conflicts = state.settings.conflicts.clone();
+    let policy = state.policy.clone();
+    let today = today_shanghai();
     let revoked = state
         .db(move |c| {
-            let matching = Matching {
-                catalog: &catalog,
-                config: &conflicts,
-            };
+            let policy = policy.on(today);
             store::conn::write_tx(c, |c| {
-                ingest::revoke(c, &matching, &target, &actor, reason, note.as_deref())
+                ingest::revoke(c, &policy, &target, &actor, reason, note.as_deref())
             })
         })
         .await?;

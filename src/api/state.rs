@@ -23,8 +23,8 @@ pub struct AppState {
     pub client_cas: Arc<ClientCaSet>,
     /// Keys that seal personal data at rest.
     pub pii: Arc<crate::crypto::pii::PiiKeyring>,
-    /// The violation-type catalogue.
-    pub catalog: Arc<crate::normalize::Catalog>,
+    /// Catalogue, conflict thresholds and rules.
+    pub policy: Arc<crate::service::policy::PolicySet>,
     registry: Arc<RwLock<Arc<Registry>>>,
     base_units: Arc<Vec<crate::domain::unit::Unit>>,
 }
@@ -44,7 +44,7 @@ impl AppState {
         pii: Arc<crate::crypto::pii::PiiKeyring>,
         registry: Registry,
         base_units: Vec<crate::domain::unit::Unit>,
-        catalog: Arc<crate::normalize::Catalog>,
+        policy: Arc<crate::service::policy::PolicySet>,
     ) -> Self {
         AppState {
             settings,
@@ -52,7 +52,7 @@ impl AppState {
             cache,
             client_cas,
             pii,
-            catalog,
+            policy,
             registry: Arc::new(RwLock::new(Arc::new(registry))),
             base_units: Arc::new(base_units),
         }

@@ -42,6 +42,25 @@ pub struct SubjectRecord {
     pub conflict_role: Option<String>,
 }
 
+/// A flag of a subject, in brief (`GET /v1/flags/{id}` for the rest).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectFlag {
+    /// Flag id.
+    pub id: String,
+    /// The rule.
+    pub rule_id: String,
+    /// `focus` or `discipline`.
+    pub severity: String,
+    /// `active`, `expired`, `repaired` or `withdrawn`.
+    pub status: String,
+    /// Start.
+    #[schema(value_type = String, format = Date)]
+    pub effective_from: chrono::NaiveDate,
+    /// End (exclusive).
+    #[schema(value_type = String, format = Date)]
+    pub effective_until: chrono::NaiveDate,
+}
+
 /// A weak subject linked to a strong one.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubjectLink {
@@ -81,6 +100,8 @@ pub struct SubjectView {
     pub linked: Vec<SubjectLink>,
     /// All records of the subject and of the weak subjects linked to it, newest first.
     pub records: Vec<SubjectRecord>,
+    /// Its joint-discipline flags (strong subjects only; weak ones are never flagged).
+    pub flags: Vec<SubjectFlag>,
 }
 
 fn link_of(row: &store::subjects::SubjectRow) -> Option<SubjectLink> {
@@ -131,6 +152,17 @@ pub async fn get_subject(
             ids.extend(linked.iter().map(|l| l.id.clone()));
             let records = store::records::of_subjects(c, &ids)?;
             let names = store::subjects::names(c, &row.id)?;
+            let flags = store::flags::of_subjects(c, std::slice::from_ref(&row.id))?
+                .into_iter()
+                .map(|f| SubjectFlag {
+                    id: f.id,
+                    rule_id: f.rule_id,
+                    severity: f.severity,
+                    status: f.status,
+                    effective_from: f.effective_from,
+                    effective_until: f.effective_until,
+                })
+                .collect();
             let shows_identifier = matches!(
                 row.key_kind.as_str(),
                 "uscc" | "org_code" | "registration_no"
@@ -156,6 +188,7 @@ pub async fn get_subject(
                     })
                     .collect(),
                 names,
+                flags,
                 id: row.id,
                 key_kind: row.key_kind,
                 strong: row.strong,

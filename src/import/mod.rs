@@ -193,7 +193,7 @@ struct Pusher<'a> {
     registry: &'a Registry,
     keyring: &'a PiiKeyring,
     ctx: &'a NormalizeContext,
-    conflicts: &'a crate::dedup::conflict::ConflictConfig,
+    policy: &'a crate::service::policy::PolicySet,
     unit: &'a Unit,
     actor: String,
     file: &'a Path,
@@ -252,16 +252,17 @@ pub fn import_file(
     let registry = app::build_registry(&mut conn, app::load_base_units(settings)?)?;
     let unit = pushing_unit(&registry, &opts.unit)?;
     let keyring = pii_keys(settings, &mut conn)?;
+    let policy = app::load_policy(settings)?;
     let ctx = NormalizeContext {
         today: crate::api::records::today_shanghai(),
         publicity: settings.publicity.clone(),
-        catalog: app::load_catalog(settings)?,
+        catalog: policy.catalog.clone(),
     };
     let pusher = Pusher {
         registry: &registry,
         keyring: &keyring,
         ctx: &ctx,
-        conflicts: &settings.conflicts,
+        policy: &policy,
         unit: &unit,
         actor: format!("{} as unit:{}", opts.operator, unit.code),
         file: &opts.file,
@@ -374,10 +375,7 @@ fn push_batch(
         unit_code: p.unit.code.as_str(),
         idempotency_key: None,
         actor: &p.actor,
-        matching: crate::service::conflicts::Matching {
-            catalog: &p.ctx.catalog,
-            config: p.conflicts,
-        },
+        policy: p.policy.on(p.ctx.today),
     };
     let outcomes = ingest::store_batch(conn, &prepared, &meta).map_err(|e| e.to_string())?;
     Ok(outcomes

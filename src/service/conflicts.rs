@@ -11,7 +11,8 @@
 //! Weakly identified subjects are never put in a conflict: a conflict stops a penalty from
 //! counting, and a name match is not enough to decide that.
 
-use crate::dedup::conflict::{ConflictConfig, Group, Penalty, groups};
+pub use super::policy::Policy;
+use crate::dedup::conflict::{Group, Penalty, groups};
 use crate::domain::party::Party;
 use crate::normalize::Catalog;
 use crate::normalize::text::fold_text;
@@ -20,15 +21,6 @@ use crate::store::records::RecordRow;
 use crate::store::{self, Conn, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-
-/// What conflict detection needs from the settings.
-#[derive(Debug, Clone, Copy)]
-pub struct Matching<'a> {
-    /// The violation-type catalogue.
-    pub catalog: &'a Catalog,
-    /// The matcher's thresholds.
-    pub config: &'a ConflictConfig,
-}
 
 /// A record's role in a conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -169,20 +161,20 @@ fn settled_pairs(stored: &[ConflictRow]) -> HashSet<(String, String)> {
 /// of every record that is in a conflict afterwards.
 pub fn reconcile_records(
     conn: &mut Conn,
-    matching: &Matching<'_>,
+    policy: &Policy<'_>,
     record_ids: &[String],
 ) -> Result<HashMap<String, Place>, StoreError> {
     if record_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let subjects = rows::subjects_of_records(conn, record_ids)?;
-    reconcile_subjects(conn, matching, &subjects)
+    reconcile_subjects(conn, policy, &subjects)
 }
 
 /// Reconciles the conflicts of these subjects (weak ones are skipped).
 pub fn reconcile_subjects(
     conn: &mut Conn,
-    matching: &Matching<'_>,
+    policy: &Policy<'_>,
     subject_ids: &[String],
 ) -> Result<HashMap<String, Place>, StoreError> {
     let mut strong = rows::strong_among(conn, subject_ids)?;
@@ -212,14 +204,14 @@ pub fn reconcile_subjects(
     for subject in &strong {
         let records = records_by_subject.remove(subject).unwrap_or_default();
         let stored = stored_by_subject.remove(subject).unwrap_or_default();
-        reconcile_one(conn, matching, subject, &records, &stored, now, &mut places)?;
+        reconcile_one(conn, policy, subject, &records, &stored, now, &mut places)?;
     }
     Ok(places)
 }
 
 fn reconcile_one(
     conn: &mut Conn,
-    matching: &Matching<'_>,
+    policy: &Policy<'_>,
     subject: &str,
     records: &[RecordRow],
     stored: &[ConflictRow],
@@ -227,9 +219,9 @@ fn reconcile_one(
     places: &mut HashMap<String, Place>,
 ) -> Result<(), StoreError> {
     let live: Vec<&RecordRow> = records.iter().filter(|r| r.status != "revoked").collect();
-    let penalties: Vec<Penalty> = live.iter().map(|r| penalty(r, matching.catalog)).collect();
+    let penalties: Vec<Penalty> = live.iter().map(|r| penalty(r, policy.catalog)).collect();
     let settled = settled_pairs(stored);
-    let found = groups(&penalties, &settled, matching.config);
+    let found = groups(&penalties, &settled, policy.conflicts);
     let authority: HashMap<&str, &str> = records
         .iter()
         .map(|r| (r.id.as_str(), r.authority_code.as_str()))
@@ -284,7 +276,7 @@ fn reconcile_one(
             }
             None => {
                 let id = conflict_id(subject, g);
-                let violation_key = penalty_key(&live, &g.winner, matching);
+                let violation_key = penalty_key(&live, &g.winner, policy);
                 let row = ConflictRow {
                     id: id.clone(),
                     subject_id: subject.to_owned(),
@@ -359,10 +351,10 @@ fn reconcile_one(
     Ok(())
 }
 
-fn penalty_key(live: &[&RecordRow], record_id: &str, matching: &Matching<'_>) -> String {
+fn penalty_key(live: &[&RecordRow], record_id: &str, policy: &Policy<'_>) -> String {
     live.iter()
         .find(|r| r.id == record_id)
-        .map(|r| penalty(r, matching.catalog).violation_key)
+        .map(|r| penalty(r, policy.catalog).violation_key)
         .unwrap_or_default()
 }
 
@@ -371,6 +363,7 @@ fn penalty_key(live: &[&RecordRow], record_id: &str, matching: &Matching<'_>) ->
 /// uncounted. Returns the updated conflict; `Ok(None)` when it is not open.
 pub fn resolve(
     conn: &mut Conn,
+    policy: &Policy<'_>,
     conflict: &ConflictRow,
     resolution: Resolution,
     note: Option<&str>,
@@ -401,6 +394,13 @@ pub fn resolve(
         }
     }
     rows::update(conn, &c)?;
+    super::flags::reevaluate(
+        conn,
+        policy,
+        std::slice::from_ref(&c.subject_id),
+        crate::rules::flags::Cause::Change,
+        "conflict",
+    )?;
     store::audit::append(
         conn,
         &store::audit::NewAudit {

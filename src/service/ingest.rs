@@ -11,7 +11,7 @@
 //! stored and on the items before it in the same batch; ID numbers are sealed before anything
 //! reaches the store.
 
-use super::conflicts::{self, Matching, Place};
+use super::conflicts::{self, Place, Policy};
 use super::sealing::seal_pointers;
 use crate::crypto::CryptoError;
 use crate::crypto::pii::{KIND_RESIDENT_ID, PiiKeyring};
@@ -20,6 +20,7 @@ use crate::domain::record::{CanonicalRecord, IdType, SubjectKind};
 use crate::domain::registry::Registry;
 use crate::domain::unit::{Unit, UnitCode};
 use crate::normalize::{Field, FieldIssue, IssueCode, NormalizeContext, normalize_record};
+use crate::rules::flags::Cause;
 use crate::store::{self, Conn, StoreError};
 use serde::Serialize;
 use serde_json::Value;
@@ -345,7 +346,7 @@ pub struct BatchMeta<'a> {
     /// Audit actor (`unit:SH-310000`).
     pub actor: &'a str,
     /// Conflict detection's catalogue and thresholds.
-    pub matching: Matching<'a>,
+    pub policy: Policy<'a>,
 }
 
 /// Stores a prepared batch. Call inside a write transaction: every write of the batch commits
@@ -393,7 +394,14 @@ pub fn apply(
         };
         outcomes.push(outcome);
     }
-    mark_conflicts(conn, &meta.matching, &mut outcomes)?;
+    mark_conflicts(conn, &meta.policy, &mut outcomes)?;
+    let changed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.status != ItemStatus::Duplicate)
+        .filter_map(|o| o.record_id.clone())
+        .collect();
+    let subjects = store::conflicts::subjects_of_records(conn, &changed)?;
+    super::flags::reevaluate(conn, &meta.policy, &subjects, Cause::Change, "push")?;
     let count = |s: ItemStatus| outcomes.iter().filter(|o| o.status == s).count();
     let detail = serde_json::json!({
         "unit": meta.unit_code,
@@ -422,7 +430,7 @@ pub fn apply(
 /// lost to an earlier filing is answered `conflict`.
 fn mark_conflicts(
     conn: &mut Conn,
-    matching: &Matching<'_>,
+    policy: &Policy<'_>,
     outcomes: &mut [ItemOutcome],
 ) -> Result<(), StoreError> {
     let changed: Vec<String> = outcomes
@@ -430,7 +438,7 @@ fn mark_conflicts(
         .filter(|o| matches!(o.status, ItemStatus::Accepted | ItemStatus::Corrected))
         .filter_map(|o| o.record_id.clone())
         .collect();
-    let places = conflicts::reconcile_records(conn, matching, &changed)?;
+    let places = conflicts::reconcile_records(conn, policy, &changed)?;
     for o in outcomes.iter_mut() {
         let Some(place) = o.record_id.as_ref().and_then(|id| places.get(id)) else {
             continue;
@@ -641,7 +649,7 @@ impl RevokeReason {
 /// revoked.
 pub fn revoke(
     conn: &mut Conn,
-    matching: &Matching<'_>,
+    policy: &Policy<'_>,
     record_id: &str,
     actor: &str,
     reason: RevokeReason,
@@ -666,7 +674,9 @@ pub fn revoke(
     )?;
     // A revoked record leaves its conflict: the other side may keep jurisdiction alone.
     if let Some(subject) = row.subject_id {
-        conflicts::reconcile_subjects(conn, matching, &[subject])?;
+        let subjects = [subject];
+        conflicts::reconcile_subjects(conn, policy, &subjects)?;
+        super::flags::reevaluate(conn, policy, &subjects, Cause::Change, "revoke")?;
     }
     Ok(true)
 }

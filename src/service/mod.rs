@@ -2,5 +2,7 @@
 //! Handlers and the CLI call it; it knows neither HTTP nor SQL text (it calls `store`).
 
 pub mod conflicts;
+pub mod flags;
 pub mod ingest;
+pub mod policy;
 pub mod sealing;

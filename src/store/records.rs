@@ -63,6 +63,10 @@ pub struct RecordRow {
     pub conflict_id: Option<String>,
     /// Its role there: `winner`, `loser` (never counted) or `stands` (settled as two acts).
     pub conflict_role: Option<String>,
+    /// When credit repair ended its publicity early (UTC).
+    pub repaired_at: Option<NaiveDateTime>,
+    /// Who repaired it.
+    pub repaired_by: Option<String>,
 }
 
 /// A new record or a new version of one (the columns a push sets).

@@ -71,6 +71,38 @@ diesel::table! {
         subject_id -> Nullable<Text>,
         conflict_id -> Nullable<Text>,
         conflict_role -> Nullable<Text>,
+        repaired_at -> Nullable<Timestamp>,
+        repaired_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    flags (id) {
+        id -> Text,
+        subject_id -> Text,
+        rule_id -> Text,
+        severity -> Text,
+        status -> Text,
+        basis_json -> Text,
+        parties -> Text,
+        effective_from -> Date,
+        effective_until -> Date,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    flag_versions (flag_id, version) {
+        flag_id -> Text,
+        version -> BigInt,
+        status -> Text,
+        basis_json -> Text,
+        effective_from -> Date,
+        effective_until -> Date,
+        cause -> Text,
+        at -> Timestamp,
     }
 }
 
@@ -155,6 +187,8 @@ diesel::joinable!(record_versions -> records (record_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     conflicts,
+    flags,
+    flag_versions,
     unit_overrides,
     api_keys,
     chain_heads,

@@ -249,9 +249,17 @@ impl TestApp {
             .unwrap()
     }
 
-    /// A client for a registered unit, with a certificate from its party's dev CA.
+    /// A client for a registered unit, with a certificate from its party's dev CA (issued on
+    /// the first call, reused after).
     pub fn unit_client(&self, party: Party, code: &str) -> reqwest::Client {
         let out = self.dir.path().join(format!("certs-{code}"));
+        let (cert, key) = (
+            out.join(format!("{code}.crt")),
+            out.join(format!("{code}.key")),
+        );
+        if cert.exists() && key.exists() {
+            return self.client(Who::Files(cert, key));
+        }
         let (cert, key) = penex::tls::pki::issue_client_cert(
             &self.pki(),
             penex::tls::identity::CaBinding::Party(party),

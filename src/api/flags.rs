@@ -1,0 +1,527 @@
+//! Joint-discipline flags and credit repair (信用修复).
+//!
+//! Roles: units, analysts, operators and integrators read flags (natural persons' names
+//! masked); units repair records they have rights over, after the minimum publicity period.
+
+use super::auth::Caller;
+use super::problem::{ApiError, Problem};
+use super::records::today_shanghai;
+use super::state::AppState;
+use crate::domain::mask::mask_name;
+use crate::domain::party::Role;
+use crate::domain::unit::UnitCode;
+use crate::rules::Severity;
+use crate::rules::flags::{Cause, FlagStatus};
+use crate::service::flags::reevaluate;
+use crate::store::flags::{FlagFilter, FlagRow};
+use crate::store::{self, StoreError};
+use actix_web::{get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A record a flag rests on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BasisRecord {
+    /// Record id.
+    pub record_id: String,
+    /// Deciding authority.
+    pub authority_code: String,
+    /// Its party.
+    pub party: String,
+    /// 处罚决定日期.
+    #[schema(value_type = String, format = Date)]
+    pub decision_date: chrono::NaiveDate,
+    /// Violation type as given.
+    pub violation_type: String,
+    /// Fine in fen.
+    pub fine_fen: Option<i64>,
+}
+
+/// One version of a flag.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagVersion {
+    /// Version, from 1.
+    pub version: i64,
+    /// Status then.
+    pub status: FlagStatus,
+    /// Basis record ids then.
+    pub basis: Vec<String>,
+    /// Start.
+    #[schema(value_type = String, format = Date)]
+    pub effective_from: chrono::NaiveDate,
+    /// End (exclusive).
+    #[schema(value_type = String, format = Date)]
+    pub effective_until: chrono::NaiveDate,
+    /// What changed it: push, revoke, conflict, repair, sweep.
+    pub cause: String,
+    /// When (UTC).
+    pub at: chrono::NaiveDateTime,
+}
+
+/// A joint-discipline flag.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagView {
+    /// `flg_…`, one per subject and rule.
+    pub id: String,
+    /// The subject (always strongly identified).
+    pub subject_id: String,
+    /// Its name (natural persons masked).
+    pub subject_name: String,
+    /// legal_person, natural_person or individual_business.
+    pub subject_kind: String,
+    /// The rule.
+    pub rule_id: String,
+    /// Its title.
+    pub title_zh: String,
+    /// Its English title.
+    pub title_en: String,
+    /// `focus` (重点关注) or `discipline` (联合惩戒).
+    pub severity: Severity,
+    /// The measures.
+    pub measures: Vec<String>,
+    /// `active`, `expired`, `repaired` or `withdrawn`.
+    pub status: FlagStatus,
+    /// Start.
+    #[schema(value_type = String, format = Date)]
+    pub effective_from: chrono::NaiveDate,
+    /// End (exclusive).
+    #[schema(value_type = String, format = Date)]
+    pub effective_until: chrono::NaiveDate,
+    /// Version, from 1.
+    pub version: i64,
+    /// The records it rests on.
+    pub basis: Vec<BasisRecord>,
+    /// Every version, oldest first (single-flag reads only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<FlagVersion>>,
+}
+
+/// A page of flags.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagPage {
+    /// Flags by id.
+    pub items: Vec<FlagView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<String>,
+}
+
+/// Filters of `GET /v1/flags`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FlagQuery {
+    /// `active`, `expired`, `repaired` or `withdrawn`.
+    #[param(value_type = Option<FlagStatus>, example = "active")]
+    pub status: Option<FlagStatus>,
+    /// `focus` or `discipline`.
+    #[param(value_type = Option<Severity>, example = "discipline")]
+    pub severity: Option<Severity>,
+    /// Rule id.
+    #[param(example = "cross_region_repeat")]
+    pub rule: Option<String>,
+    /// A party among the basis records' (SH, JS, ZJ, AH).
+    #[param(example = "SH")]
+    pub party: Option<String>,
+    /// Subject id (`sub_…`).
+    pub subject: Option<String>,
+    /// Cursor: the `next_after` of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500, example = 100)]
+    pub limit: Option<u32>,
+}
+
+fn view(
+    conn: &mut store::Conn,
+    state_rules: &crate::rules::RuleSet,
+    f: FlagRow,
+    with_history: bool,
+) -> Result<FlagView, StoreError> {
+    let rule = state_rules.get(&f.rule_id);
+    let subject = store::subjects::find(conn, &f.subject_id)?;
+    let (name, kind) = subject
+        .map(|s| {
+            let name = if s.kind == "natural_person" {
+                mask_name(&s.name)
+            } else {
+                s.name
+            };
+            (name, s.kind)
+        })
+        .unwrap_or_default();
+    let ids: Vec<String> = serde_json::from_str(&f.basis_json).unwrap_or_default();
+    let mut basis = Vec::new();
+    for id in &ids {
+        if let Some(r) = store::records::find(conn, id)? {
+            basis.push(BasisRecord {
+                record_id: r.id,
+                authority_code: r.authority_code,
+                party: r.party,
+                decision_date: r.decision_date,
+                violation_type: r.violation_type,
+                fine_fen: r.fine_fen,
+            });
+        }
+    }
+    let history = if with_history {
+        Some(
+            store::flags::versions(conn, &f.id)?
+                .into_iter()
+                .map(|v| FlagVersion {
+                    version: v.version,
+                    status: FlagStatus::parse(&v.status).unwrap_or(FlagStatus::Withdrawn),
+                    basis: serde_json::from_str(&v.basis_json).unwrap_or_default(),
+                    effective_from: v.effective_from,
+                    effective_until: v.effective_until,
+                    cause: v.cause,
+                    at: v.at,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(FlagView {
+        title_zh: rule.map(|r| r.title_zh.clone()).unwrap_or_default(),
+        title_en: rule.map(|r| r.title_en.clone()).unwrap_or_default(),
+        measures: rule.map(|r| r.measures.clone()).unwrap_or_default(),
+        severity: if f.severity == "discipline" {
+            Severity::Discipline
+        } else {
+            Severity::Focus
+        },
+        status: FlagStatus::parse(&f.status).unwrap_or(FlagStatus::Withdrawn),
+        id: f.id,
+        subject_id: f.subject_id,
+        subject_name: name,
+        subject_kind: kind,
+        rule_id: f.rule_id,
+        effective_from: f.effective_from,
+        effective_until: f.effective_until,
+        version: f.version,
+        basis,
+        history,
+    })
+}
+
+const READERS: [Role; 4] = [Role::Unit, Role::Analyst, Role::Operator, Role::Integrator];
+
+/// Flags, filtered.
+#[utoipa::path(
+    operation_id = "list_flags",
+    tag = "flags",
+    description = "Roles: unit, analyst, operator, integrator. Sorted by id; cursor pagination \
+                   with `after`. Natural persons' names are masked.",
+    security(("mtls" = []), ("api_key" = [])),
+    params(FlagQuery),
+    responses(
+        (status = 200, description = "A page of flags", body = FlagPage),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not admitted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/flags")]
+pub async fn list_flags(
+    query: web::Query<FlagQuery>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<web::Json<FlagPage>, ApiError> {
+    caller.require(&READERS)?;
+    let q = query.into_inner();
+    let limit = match q.limit {
+        None => 100,
+        Some(n @ 1..=500) => i64::from(n),
+        Some(n) => {
+            return Err(ApiError::BadRequest {
+                code: "invalid_query",
+                detail: format!("limit {n}: expected 1 to 500"),
+            });
+        }
+    };
+    let party = match q
+        .party
+        .as_deref()
+        .map(str::parse::<crate::domain::party::Party>)
+    {
+        None => None,
+        Some(Ok(p)) => Some(p.code().to_owned()),
+        Some(Err(e)) => {
+            return Err(ApiError::BadRequest {
+                code: "invalid_query",
+                detail: format!("party: {e}"),
+            });
+        }
+    };
+    let filter = FlagFilter {
+        status: q.status.map(|s| s.as_str().to_owned()),
+        severity: q.severity.map(|s| s.as_str().to_owned()),
+        rule: q.rule,
+        party,
+        subject: q.subject,
+    };
+    let rules = state.policy.rules.clone();
+    let after = q.after;
+    let page = state
+        .db(move |c| -> Result<FlagPage, StoreError> {
+            let rows = store::flags::list(c, &filter, after.as_deref(), limit + 1)?;
+            let more = rows.len() as i64 > limit;
+            let mut items = Vec::new();
+            for f in rows.into_iter().take(limit as usize) {
+                items.push(view(c, &rules, f, false)?);
+            }
+            let next_after = more.then(|| items.last().map(|v| v.id.clone())).flatten();
+            Ok(FlagPage { items, next_after })
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// One flag with its basis and history.
+#[utoipa::path(
+    operation_id = "get_flag",
+    tag = "flags",
+    description = "Roles: unit, analyst, operator, integrator.",
+    security(("mtls" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "Flag id (`flg_…`)")),
+    responses(
+        (status = 200, description = "The flag", body = FlagView),
+        (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not admitted", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such flag", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/flags/{id}")]
+pub async fn get_flag(
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<web::Json<FlagView>, ApiError> {
+    caller.require(&READERS)?;
+    let id = path.into_inner();
+    let rules = state.policy.rules.clone();
+    let found = state
+        .db(move |c| match store::flags::find(c, &id)? {
+            Some(f) => Ok(Some(view(c, &rules, f, true)?)),
+            None => Ok(None),
+        })
+        .await?;
+    found.map(web::Json).ok_or(ApiError::NotFound)
+}
+
+/// What credit repair did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RepairOutcome {
+    /// The records whose publicity ended.
+    pub repaired_records: Vec<String>,
+    /// Flags that changed as a result, after the change.
+    pub flags: Vec<FlagView>,
+}
+
+enum Refusal {
+    NotFound,
+    Forbidden(Vec<String>),
+    TooEarly(Vec<(String, chrono::NaiveDate)>),
+    NotRepairable(String),
+}
+
+/// Repairs `ids` (all or none) in one transaction and re-evaluates their subjects.
+async fn repair(
+    state: &AppState,
+    unit: UnitCode,
+    actor: String,
+    ids: Option<Vec<String>>,
+    flag: Option<String>,
+) -> Result<RepairOutcome, ApiError> {
+    let registry = state.registry();
+    let policy_set = state.policy.clone();
+    let today = today_shanghai();
+    let result = state
+        .db(move |c| {
+            store::conn::write_tx(
+                c,
+                |c| -> Result<Result<RepairOutcome, Refusal>, StoreError> {
+                    let ids = match (&ids, &flag) {
+                        (Some(ids), _) => ids.clone(),
+                        (None, Some(f)) => match store::flags::find(c, f)? {
+                            Some(row) if row.status == "active" => {
+                                serde_json::from_str(&row.basis_json).unwrap_or_default()
+                            }
+                            Some(row) => {
+                                return Ok(Err(Refusal::NotRepairable(format!(
+                                    "the flag is {}; only active flags can be repaired",
+                                    row.status
+                                ))));
+                            }
+                            None => return Ok(Err(Refusal::NotFound)),
+                        },
+                        (None, None) => Vec::new(),
+                    };
+                    let mut rows = Vec::new();
+                    for id in &ids {
+                        match store::records::find(c, id)? {
+                            Some(r) => rows.push(r),
+                            None => return Ok(Err(Refusal::NotFound)),
+                        }
+                    }
+                    let outside: Vec<String> = rows
+                        .iter()
+                        .filter(|r| {
+                            UnitCode::parse(&r.authority_code)
+                                .map_or(true, |a| !registry.may_act_for(&unit, &a))
+                        })
+                        .map(|r| r.id.clone())
+                        .collect();
+                    if !outside.is_empty() {
+                        return Ok(Err(if flag.is_none() {
+                            Refusal::NotFound
+                        } else {
+                            Refusal::Forbidden(outside)
+                        }));
+                    }
+                    if let Some(r) = rows.iter().find(|r| r.status == "revoked") {
+                        return Ok(Err(Refusal::NotRepairable(format!(
+                            "record {} is revoked",
+                            r.id
+                        ))));
+                    }
+                    if let Some(r) = rows.iter().find(|r| r.repaired_at.is_some()) {
+                        return Ok(Err(Refusal::NotRepairable(format!(
+                            "record {} is repaired already",
+                            r.id
+                        ))));
+                    }
+                    let early: Vec<(String, chrono::NaiveDate)> = rows
+                        .iter()
+                        .filter(|r| today < r.publicity_min_until)
+                        .map(|r| (r.id.clone(), r.publicity_min_until))
+                        .collect();
+                    if !early.is_empty() {
+                        return Ok(Err(Refusal::TooEarly(early)));
+                    }
+                    let now = store::now_utc();
+                    for r in &rows {
+                        store::flags::repair_record(c, &r.id, &actor, now)?;
+                        store::audit::append(
+                            c,
+                            &store::audit::NewAudit {
+                                actor: &actor,
+                                action: "record.repair",
+                                target: &r.id,
+                                detail: &serde_json::json!({ "flag": flag }).to_string(),
+                            },
+                        )?;
+                    }
+                    let subjects: Vec<String> =
+                        rows.iter().filter_map(|r| r.subject_id.clone()).collect();
+                    let policy = policy_set.on(today);
+                    let changes = reevaluate(c, &policy, &subjects, Cause::Repair, "repair")?;
+                    let mut flags = Vec::new();
+                    for ch in changes {
+                        flags.push(view(c, &policy_set.rules, ch.flag, false)?);
+                    }
+                    Ok(Ok(RepairOutcome {
+                        repaired_records: ids,
+                        flags,
+                    }))
+                },
+            )
+        })
+        .await?;
+    match result {
+        Ok(o) => Ok(o),
+        Err(Refusal::NotFound) => Err(ApiError::NotFound),
+        Err(Refusal::Forbidden(ids)) => Err(ApiError::Forbidden {
+            detail: format!(
+                "the flag rests on records of units you may not act for ({}); each deciding \
+                 unit repairs its own records",
+                ids.join(", ")
+            ),
+        }),
+        Err(Refusal::TooEarly(early)) => Err(ApiError::Conflict {
+            code: "repair_too_early",
+            detail: early
+                .iter()
+                .map(|(id, d)| {
+                    format!("record {id} is public at least until {d}; repair is possible from {d}")
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        }),
+        Err(Refusal::NotRepairable(why)) => Err(ApiError::Conflict {
+            code: "not_repairable",
+            detail: why,
+        }),
+    }
+}
+
+fn repairing_unit(caller: &Caller) -> Result<(UnitCode, String), ApiError> {
+    let id = caller.require(&[Role::Unit])?;
+    let unit = UnitCode::parse(&id.code).map_err(|_| ApiError::Internal)?;
+    Ok((unit, id.actor()))
+}
+
+/// Credit repair of one record: its publicity ends today.
+#[utoipa::path(
+    operation_id = "repair_record",
+    tag = "flags",
+    description = "Roles: unit — the deciding unit, a unit above it, or its provincial lead. \
+                   Possible once the minimum publicity period has passed (NDRC Order 2023 \
+                   No. 58); before that 409 says from when. The record stops counting; its \
+                   subject's flags are re-evaluated (a flag it supported becomes `repaired`). \
+                   Audited.",
+    security(("mtls" = [])),
+    params(("id" = String, Path, description = "Record id (`rec_…`)")),
+    responses(
+        (status = 200, description = "Repaired", body = RepairOutcome),
+        (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a unit", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too early, revoked, or repaired already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/records/{id}/repair")]
+pub async fn repair_record(
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<web::Json<RepairOutcome>, ApiError> {
+    let (unit, actor) = repairing_unit(&caller)?;
+    let id = path.into_inner();
+    Ok(web::Json(
+        repair(&state, unit, actor, Some(vec![id]), None).await?,
+    ))
+}
+
+/// Credit repair of a flag: every record it rests on is repaired.
+#[utoipa::path(
+    operation_id = "repair_flag",
+    tag = "flags",
+    description = "Roles: unit with rights over every record the flag rests on (a flag resting \
+                   on records of several parties is repaired record by record by their units). \
+                   All basis records must be past their minimum publicity period (else 409 with \
+                   the dates). The flag becomes `repaired` unless other counted records still \
+                   support it. Audited.",
+    security(("mtls" = [])),
+    params(("id" = String, Path, description = "Flag id (`flg_…`)")),
+    responses(
+        (status = 200, description = "Repaired", body = RepairOutcome),
+        (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a unit, or basis records outside your rights", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such flag", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too early, or the flag is not active", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/flags/{id}/repair")]
+pub async fn repair_flag(
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<web::Json<RepairOutcome>, ApiError> {
+    let (unit, actor) = repairing_unit(&caller)?;
+    let id = path.into_inner();
+    Ok(web::Json(
+        repair(&state, unit, actor, None, Some(id)).await?,
+    ))
+}
