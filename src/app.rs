@@ -98,10 +98,22 @@ pub fn load_policy(
                 .map_err(|e| StartError::Rules(format!("{}: {e}", path.display())))?
         }
     };
+    use crate::rules::exemptions::ExemptionList;
+    let exemptions = match &settings.exemptions_file {
+        None => ExemptionList::built_in(&catalog)
+            .map_err(|e| StartError::Rules(format!("built-in: {e}")))?,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| StartError::Rules(format!("cannot read {}: {e}", path.display())))?;
+            ExemptionList::parse(&text, &catalog)
+                .map_err(|e| StartError::Rules(format!("{}: {e}", path.display())))?
+        }
+    };
     Ok(std::sync::Arc::new(crate::service::policy::PolicySet {
         catalog,
         conflicts: settings.conflicts.clone(),
         rules: std::sync::Arc::new(rules),
+        exemptions: std::sync::Arc::new(exemptions),
     }))
 }
 

@@ -36,6 +36,9 @@ pub struct Settings {
     /// The joint-discipline rules; absent: the built-in copy of `config/rules.toml`.
     #[serde(default)]
     pub rules_file: Option<PathBuf>,
+    /// The first-violation list; absent: the built-in copy of `config/exemptions.toml`.
+    #[serde(default)]
+    pub exemptions_file: Option<PathBuf>,
     /// Seconds between two passes of the flag sweeper (expiry, end of publicity).
     #[serde(default = "default_sweep_interval")]
     pub sweep_interval_secs: u64,

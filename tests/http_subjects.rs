@@ -62,8 +62,10 @@ async fn one_company_penalized_in_two_parties_is_one_subject() {
     )
     .await;
     let mut other = company_record(SUZHOU, "苏城管罚字〔2025〕第9号", 77);
-    // The same company, its name written with full-width brackets and spaces.
+    // The same company, its name written with full-width brackets and spaces; another act
+    // (not the same act seen from both sides of the border, which would be a conflict).
     other["CF_XDR_MC"] = json!("上海测试建筑工程有限公司７７ ");
+    other["CF_SY"] = json!("当事人于2025年2月1日在吴江区汾湖镇违规处置工程渣土，现场已责令清理。");
     let b = push_ok(&app, &js, other).await;
     let s = subject(&app, &uscc(77)).await;
     assert_eq!(s["key_kind"], "uscc");
@@ -112,12 +114,10 @@ async fn natural_persons_resolve_by_resident_id_and_never_show_it() {
         person_record(JINGAN, "沪静城管罚字〔2025〕第3号", &id_no),
     )
     .await;
-    let b = push_ok(
-        &app,
-        &zj,
-        person_record("杭州市综合行政执法局", "杭城管罚字〔2025〕第3号", &id_no),
-    )
-    .await;
+    // Another act, in Hangzhou.
+    let mut other = person_record("杭州市综合行政执法局", "杭城管罚字〔2025〕第3号", &id_no);
+    other["违法事实"] = json!("当事人于2025年3月1日在西湖区文三路设摊卖水果。");
+    let b = push_ok(&app, &zj, other).await;
     // Both records name one subject (found through the record in the store).
     let sid_a = subject_of(&app, &a).await;
     let sid = subject_of(&app, &b).await;

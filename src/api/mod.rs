@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod conflicts;
+pub mod exemptions;
 pub mod flags;
 pub mod problem;
 pub mod records;
@@ -47,6 +48,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "system", description = "Health and identity"),
         (name = "records", description = "Penalty records: push, validate, read, revoke"),
         (name = "subjects", description = "Who a subject is, across the four parties"),
+        (name = "first-violations", description = "First violations (首违不罚): exemptions and the region-wide check"),
         (name = "flags", description = "Joint-discipline flags and credit repair"),
         (name = "conflicts", description = "Jurisdiction conflicts: one act, several authorities; the first to file keeps it"),
     )
@@ -99,7 +101,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(flags::list_flags)
         .service(flags::get_flag)
         .service(flags::repair_record)
-        .service(flags::repair_flag);
+        .service(flags::repair_flag)
+        .service(exemptions::report_exemption)
+        .service(exemptions::first_violation);
 }
 
 /// The OpenAPI document generated from the registered routes.

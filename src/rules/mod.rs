@@ -10,6 +10,7 @@
 //! per rule, counts ≥ 1, violation types and groups that exist in the catalogue, a positive
 //! duration.
 
+pub mod exemptions;
 pub mod flags;
 
 use crate::domain::party::Party;

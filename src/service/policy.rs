@@ -30,6 +30,8 @@ pub struct PolicySet {
     pub conflicts: ConflictConfig,
     /// The joint-discipline rules.
     pub rules: Arc<RuleSet>,
+    /// The first-violation list.
+    pub exemptions: Arc<crate::rules::exemptions::ExemptionList>,
 }
 
 impl PolicySet {

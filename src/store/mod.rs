@@ -8,6 +8,7 @@ pub mod apikeys;
 pub mod audit;
 pub mod conflicts;
 pub mod conn;
+pub mod exemptions;
 pub mod flags;
 pub mod records;
 pub mod schema;

@@ -94,6 +94,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    exemptions (id) {
+        id -> Text,
+        authority_code -> Text,
+        party -> Text,
+        decision_no -> Text,
+        subject_key_kind -> Text,
+        subject_key_value -> Text,
+        subject_kind -> Text,
+        subject_name -> Text,
+        violation_code -> Text,
+        violation_type -> Text,
+        decided_on -> Date,
+        list_item -> Text,
+        detail_json -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     flag_versions (flag_id, version) {
         flag_id -> Text,
         version -> BigInt,
@@ -187,6 +207,7 @@ diesel::joinable!(record_versions -> records (record_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     conflicts,
+    exemptions,
     flags,
     flag_versions,
     unit_overrides,
