@@ -5,6 +5,7 @@
 //! contract tests compare the served spec with `openapi/openapi.json`.
 
 pub mod auth;
+pub mod events;
 pub mod problem;
 pub mod records;
 pub mod state;
@@ -45,6 +46,8 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "system", description = "Health and identity"),
         (name = "records", description = "Penalty records: push, validate, read, revoke"),
         (name = "subjects", description = "Who a subject is, across the four parties"),
+        (name = "events", description = "Signed events for the credit platform: the feed, \
+                                          the public keys, the delivery outbox"),
     )
 )]
 pub struct ApiDoc;
@@ -88,7 +91,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(records::get_record)
         .service(records::revoke_record)
         .service(subjects::get_subject)
-        .service(subjects::unlink_subject);
+        .service(subjects::unlink_subject)
+        .service(events::list_events)
+        .service(events::get_jwks)
+        .service(events::list_outbox)
+        .service(events::retry_outbox);
 }
 
 /// The OpenAPI document generated from the registered routes.

@@ -425,6 +425,7 @@ async fn store_batch(
     let unit_code = unit.to_string();
     let actor = identity.actor();
     let request_hash = request_hash.to_owned();
+    let emitter = state.emitter();
     let result = state
         .db(move |conn| {
             ingest::write_tx_retrying(conn, |c| {
@@ -438,6 +439,7 @@ async fn store_batch(
                     unit_code: &unit_code,
                     idempotency_key: idem.as_deref(),
                     actor: &actor,
+                    emitter: &emitter,
                 };
                 let outcomes = ingest::apply(c, &prepared, &meta)?;
                 let items: Vec<ItemResult> = outcomes.into_iter().map(Into::into).collect();
@@ -852,10 +854,11 @@ pub async fn revoke_record(
     }
     let actor = identity.actor();
     let target = id.clone();
+    let emitter = state.emitter();
     let revoked = state
         .db(move |c| {
             store::conn::write_tx(c, |c| {
-                ingest::revoke(c, &target, &actor, reason, note.as_deref())
+                ingest::revoke(c, &target, &actor, reason, note.as_deref(), &emitter)
             })
         })
         .await?;

@@ -23,6 +23,10 @@ pub struct AppState {
     pub client_cas: Arc<ClientCaSet>,
     /// Keys that seal personal data at rest.
     pub pii: Arc<crate::crypto::pii::PiiKeyring>,
+    /// Keys that sign events (reloaded after `penex keys rotate`).
+    pub event_keys: Arc<crate::publish::EventKeys>,
+    /// Publisher counters (deliveries, retries, dead letters) of this instance.
+    pub publish_metrics: Arc<crate::publish::publisher::Metrics>,
     registry: Arc<RwLock<Arc<Registry>>>,
     base_units: Arc<Vec<crate::domain::unit::Unit>>,
 }
@@ -36,6 +40,7 @@ impl AppState {
         cache: Cache,
         client_cas: Arc<ClientCaSet>,
         pii: Arc<crate::crypto::pii::PiiKeyring>,
+        event_keys: Arc<crate::publish::EventKeys>,
         registry: Registry,
         base_units: Vec<crate::domain::unit::Unit>,
     ) -> Self {
@@ -45,8 +50,18 @@ impl AppState {
             cache,
             client_cas,
             pii,
+            event_keys,
+            publish_metrics: Arc::default(),
             registry: Arc::new(RwLock::new(Arc::new(registry))),
             base_units: Arc::new(base_units),
+        }
+    }
+
+    /// What writes need to emit signed events.
+    pub fn emitter(&self) -> crate::publish::events::Emitter {
+        crate::publish::events::Emitter {
+            keys: self.event_keys.clone(),
+            pii: self.pii.clone(),
         }
     }
 

@@ -310,6 +310,8 @@ pub struct BatchMeta<'a> {
     pub idempotency_key: Option<&'a str>,
     /// Audit actor (`unit:SH-310000`).
     pub actor: &'a str,
+    /// Signs the events of the batch (written in the same transaction).
+    pub emitter: &'a crate::publish::events::Emitter,
 }
 
 /// Stores a prepared batch. Call inside a write transaction: every write of the batch commits
@@ -374,6 +376,13 @@ pub fn apply(
             target: meta.batch_id,
             detail: &detail.to_string(),
         },
+    )?;
+    crate::publish::events::emit_for_outcomes(
+        conn,
+        meta.emitter,
+        &outcomes,
+        meta.batch_id,
+        meta.unit_code,
     )?;
     Ok(outcomes)
 }
@@ -576,6 +585,7 @@ pub fn revoke(
     actor: &str,
     reason: RevokeReason,
     note: Option<&str>,
+    emitter: &crate::publish::events::Emitter,
 ) -> Result<bool, StoreError> {
     let Some(row) = store::records::find(conn, record_id)? else {
         return Ok(false);
@@ -594,6 +604,7 @@ pub fn revoke(
             detail: &serde_json::json!({ "reason": reason.as_str() }).to_string(),
         },
     )?;
+    crate::publish::events::emit_revoked(conn, emitter, record_id, actor)?;
     Ok(true)
 }
 

@@ -7,6 +7,8 @@
 pub mod apikeys;
 pub mod audit;
 pub mod conn;
+pub mod events;
+pub mod outbox;
 pub mod records;
 pub mod schema;
 pub mod subjects;

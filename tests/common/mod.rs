@@ -192,9 +192,13 @@ impl TestApp {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
+                let publisher = penex::app::start_publisher(&prepared.state).expect("publisher");
                 let server = penex::app::http_server(prepared, listener).expect("server");
                 tx.send(server.handle()).unwrap();
                 let _ = server.await;
+                if let Some(p) = publisher {
+                    p.stop(std::time::Duration::from_secs(5)).await;
+                }
             });
         });
         let handle = rx.recv().unwrap();
