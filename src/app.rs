@@ -323,8 +323,8 @@ pub fn start_publisher(
     let Some(config) = publisher::config_from(&state.settings) else {
         return Ok(None);
     };
-    let client = publisher::connector_client(&state.settings)
-        .map_err(|e| StartError::Tls(e.to_string()))?;
+    let client =
+        publisher::connector_client(&state.settings).map_err(|e| StartError::Tls(e.to_string()))?;
     let sqlite = matches!(state.settings.database()?, DatabaseUrl::Sqlite(_));
     Ok(Some(publisher::spawn(
         state.pool.clone(),

@@ -331,7 +331,13 @@ fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), CliError> {
         KeysCommand::List => {
             let keys = crate::crypto::keys::SigningKeys::load_or_init(&dir).map_err(invalid)?;
             for (i, k) in keys.jwks().keys.iter().enumerate() {
-                println!("{}  {} {}{}", k.kid, k.alg, k.crv, if i == 0 { "  current" } else { "" });
+                println!(
+                    "{}  {} {}{}",
+                    k.kid,
+                    k.alg,
+                    k.crv,
+                    if i == 0 { "  current" } else { "" }
+                );
             }
             Ok(())
         }
@@ -353,7 +359,8 @@ fn outbox_command(settings: &Settings, cmd: OutboxCommand) -> Result<(), CliErro
                     "--status must be pending, delivered or dead".into(),
                 ));
             }
-            let rows = store::outbox::list(&mut conn, status.as_deref(), 0, limit.clamp(1, 100_000))?;
+            let rows =
+                store::outbox::list(&mut conn, status.as_deref(), 0, limit.clamp(1, 100_000))?;
             for r in rows {
                 println!(
                     "{:>8} {} {:<17} {:<9} attempts {:<3} next {} delivered {} {}",

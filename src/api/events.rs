@@ -271,9 +271,7 @@ pub async fn retry_outbox(
     let id = path.into_inner();
     let actor = identity.actor();
     let target = id.clone();
-    let result = state
-        .db(move |c| retry_event(c, &target, &actor))
-        .await?;
+    let result = state.db(move |c| retry_event(c, &target, &actor)).await?;
     match result {
         RetryResult::Missing => Err(ApiError::NotFound),
         RetryResult::Delivered => Err(ApiError::Conflict {

@@ -124,7 +124,11 @@ fn subject_view(conn: &mut Conn, subject_id: &str) -> Result<Value, StoreError> 
 }
 
 /// Writes one event and its outbox row in the caller's transaction; returns the stored row.
-pub fn emit(conn: &mut Conn, emitter: &Emitter, draft: EventDraft) -> Result<store::events::EventRow, StoreError> {
+pub fn emit(
+    conn: &mut Conn,
+    emitter: &Emitter,
+    draft: EventDraft,
+) -> Result<store::events::EventRow, StoreError> {
     let seq = store::events::next_seq(conn)?;
     let id = new_event_id()?;
     let now = store::now_utc();
@@ -140,7 +144,11 @@ pub fn emit(conn: &mut Conn, emitter: &Emitter, draft: EventDraft) -> Result<sto
         "subject": subject_view(conn, &draft.subject_id)?,
     });
     if let Some(map) = payload.as_object_mut() {
-        let key = if draft.event_type.is_flag() { "flag" } else { "record" };
+        let key = if draft.event_type.is_flag() {
+            "flag"
+        } else {
+            "record"
+        };
         map.insert(key.into(), state);
         map.insert("basis".into(), basis);
     }

@@ -122,7 +122,11 @@ pub fn connector_client(settings: &Settings) -> Result<reqwest::Client, Publishe
     let ca = match &p.connector_ca {
         Some(path) => read(path)?,
         None if settings.tls.dev_pki => read(&pki.join("exchange-ca.crt"))?,
-        None => return Err(PublisherError::Tls("publish.connector_ca is required".into())),
+        None => {
+            return Err(PublisherError::Tls(
+                "publish.connector_ca is required".into(),
+            ));
+        }
     };
     let (cert, key) = match (&p.client_cert, &p.client_key) {
         (Some(c), Some(k)) => (read(c)?, read(k)?),
@@ -376,11 +380,7 @@ impl Worker {
         Ok(n)
     }
 
-    async fn record(
-        &self,
-        row: store::outbox::Leased,
-        attempt: Attempt,
-    ) -> Result<(), StoreError> {
+    async fn record(&self, row: store::outbox::Leased, attempt: Attempt) -> Result<(), StoreError> {
         self.metrics.attempts.fetch_add(1, Ordering::Relaxed);
         let owner = self.owner.clone();
         let seq = row.seq;
@@ -405,7 +405,14 @@ impl Worker {
                 tracing::warn!(event.seq = seq, event.id = %row.event_id, status,
                     "the connector refused the event: dead letter");
                 blocking(&self.pool, move |c| {
-                    store::outbox::mark_failed(c, seq, &owner, Some(i64::from(status)), &error, None)
+                    store::outbox::mark_failed(
+                        c,
+                        seq,
+                        &owner,
+                        Some(i64::from(status)),
+                        &error,
+                        None,
+                    )
                 })
                 .await?;
             }
@@ -425,9 +432,12 @@ impl Worker {
                         Some(s) => Duration::from_secs(s).min(self.config.backoff_max),
                         None => backoff(made, self.config.backoff_base, self.config.backoff_max),
                     };
-                    tracing::info!(event.seq = seq, attempts = made,
+                    tracing::info!(
+                        event.seq = seq,
+                        attempts = made,
                         retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        "delivery failed; will retry");
+                        "delivery failed; will retry"
+                    );
                     Some(store::now_utc() + chrono::Duration::from_std(delay).unwrap_or_default())
                 };
                 let status = status.map(i64::from);
@@ -450,10 +460,16 @@ mod tests {
         assert_eq!(classify(200, None, ""), Attempt::Delivered { status: 200 });
         assert_eq!(classify(204, None, ""), Attempt::Delivered { status: 204 });
         for s in [408, 429, 500, 502, 503, 504] {
-            assert!(matches!(classify(s, Some(3), "x"), Attempt::Retry { .. }), "{s}");
+            assert!(
+                matches!(classify(s, Some(3), "x"), Attempt::Retry { .. }),
+                "{s}"
+            );
         }
         for s in [400, 401, 403, 404, 409, 413, 415, 422] {
-            assert!(matches!(classify(s, None, "x"), Attempt::Refused { .. }), "{s}");
+            assert!(
+                matches!(classify(s, None, "x"), Attempt::Refused { .. }),
+                "{s}"
+            );
         }
         let long = "长".repeat(1000);
         let Attempt::Refused { error, .. } = classify(400, None, &long) else {

@@ -124,9 +124,10 @@ fn rebuild(path: &std::path::Path) -> Result<Received, SinkError> {
             if let (Some(key), Some(jws)) = (v["idempotency_key"].as_str(), v["jws"].as_str()) {
                 seen.insert(key.to_owned(), digest(jws));
             }
-            if let (Some(subject), Some(seq)) =
-                (v["event"]["subject"]["id"].as_str(), v["event"]["seq"].as_i64())
-            {
+            if let (Some(subject), Some(seq)) = (
+                v["event"]["subject"]["id"].as_str(),
+                v["event"]["seq"].as_i64(),
+            ) {
                 let e = last_seq.entry(subject.to_owned()).or_insert(seq);
                 *e = (*e).max(seq);
             }
@@ -170,7 +171,11 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<SinkState>
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
     else {
-        return answer(400, "idempotency_key_missing", "an Idempotency-Key header is required");
+        return answer(
+            400,
+            "idempotency_key_missing",
+            "an Idempotency-Key header is required",
+        );
     };
     let Ok(jws) = std::str::from_utf8(&body).map(|s| s.trim().to_owned()) else {
         return answer(400, "malformed_jws", "the body is not UTF-8");
@@ -212,10 +217,18 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<SinkState>
         event["seq"].as_i64(),
         event["subject"]["id"].as_str(),
     ) else {
-        return answer(422, "invalid_payload", "the payload lacks id, seq or subject.id");
+        return answer(
+            422,
+            "invalid_payload",
+            "the payload lacks id, seq or subject.id",
+        );
     };
     if id != key {
-        return answer(422, "idempotency_key_mismatch", "Idempotency-Key must be the event id");
+        return answer(
+            422,
+            "idempotency_key_mismatch",
+            "Idempotency-Key must be the event id",
+        );
     }
     let hash = digest(&jws);
     let mut r = match state.received.lock() {
@@ -226,7 +239,11 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<SinkState>
         return if *prev == hash {
             HttpResponse::Ok().json(serde_json::json!({ "status": "duplicate", "seq": seq }))
         } else {
-            answer(409, "idempotency_key_reused", "this key was received with a different body")
+            answer(
+                409,
+                "idempotency_key_reused",
+                "this key was received with a different body",
+            )
         };
     }
     if let Some(last) = r.last_seq.get(subject)

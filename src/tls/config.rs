@@ -135,7 +135,8 @@ pub fn server_config_requiring_client_cert(
     let chain = certs_from_pem(cert_chain_pem, "server certificate chain")?;
     let key = key_from_pem(key_pem, "server key")?;
     let roots = root_store(client_ca_pems, "client CA certificates")?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider()).build()?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider()).build()?;
     let config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&TLS13, &TLS12])?
         .with_client_cert_verifier(verifier)

@@ -66,9 +66,17 @@ impl TestDb {
         }
     }
 
+    /// Another handle on an existing database (not dropped by this handle).
+    pub fn shared(url: &str) -> TestDb {
+        TestDb {
+            url: url.to_owned(),
+            admin: None,
+        }
+    }
+
     /// Whether this is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.admin.is_some()
+        self.url.starts_with("postgres")
     }
 }
 
