@@ -2,6 +2,11 @@
 //! the change, the feed, the JWKS, delivery to the reference sink (`penex sink`), the sink's
 //! refusals, a connector that is down and comes back, several instances on one database, and a
 //! cursor that never skips an event committed late.
+#![expect(
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test code: JSON indexing and failing checks"
+)]
 
 mod common;
 
@@ -298,11 +303,7 @@ async fn events_are_written_signed_masked_and_delivered_to_the_sink() {
     let sink_text = std::fs::read_to_string(&sink.out).unwrap();
     assert!(!sink_text.contains(&id_no));
     wait_for("outbox all delivered", Duration::from_secs(10), || true).await;
-    let stats = app
-        .state
-        .db(|c| penex::store::outbox::stats(c))
-        .await
-        .unwrap();
+    let stats = app.state.db(penex::store::outbox::stats).await.unwrap();
     assert_eq!(stats.dead, 0);
     sink.stop().await;
     app.stop().await;
@@ -425,7 +426,7 @@ async fn a_connector_down_then_back_gets_the_whole_backlog_in_order() {
     let state = app.state.clone();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let s = state.db(|c| penex::store::outbox::stats(c)).await.unwrap();
+        let s = state.db(penex::store::outbox::stats).await.unwrap();
         assert_eq!(s.delivered, 0);
         if s.retrying > 0 {
             break;
@@ -458,7 +459,7 @@ async fn a_connector_down_then_back_gets_the_whole_backlog_in_order() {
     .await;
     let ids = check_sink(&sink.lines(), &jwks(&app).await);
     assert_eq!(ids.len(), 35);
-    let s = state.db(|c| penex::store::outbox::stats(c)).await.unwrap();
+    let s = state.db(penex::store::outbox::stats).await.unwrap();
     assert_eq!((s.dead, s.delivered + s.pending), (0, 35));
     sink.stop().await;
     app.stop().await;
@@ -500,7 +501,7 @@ async fn dead_letters_block_their_subject_until_an_operator_retries() {
     let state = app.state.clone();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let s = state.db(|c| penex::store::outbox::stats(c)).await.unwrap();
+        let s = state.db(penex::store::outbox::stats).await.unwrap();
         if s.dead == 1 {
             // The second event of the subject waits behind the dead first one.
             assert_eq!(s.pending, 1);
@@ -510,7 +511,7 @@ async fn dead_letters_block_their_subject_until_an_operator_retries() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let s = state.db(|c| penex::store::outbox::stats(c)).await.unwrap();
+    let s = state.db(penex::store::outbox::stats).await.unwrap();
     assert_eq!((s.dead, s.pending, s.delivered), (1, 1, 0));
     let ops = app.client(Who::Operator);
     let page: Value = ops
@@ -718,11 +719,7 @@ async fn three_instances_deliver_each_event_with_one_body() {
     .await;
     let ids = check_sink(&sink.lines(), &jwks(&first).await);
     assert_eq!(ids.len(), 60);
-    let s = first
-        .state
-        .db(|c| penex::store::outbox::stats(c))
-        .await
-        .unwrap();
+    let s = first.state.db(penex::store::outbox::stats).await.unwrap();
     assert_eq!(s.dead, 0);
     sink.stop().await;
     for o in others {

@@ -34,6 +34,10 @@ pub struct AppState {
 impl AppState {
     /// Assembles the state. `base_units` are the units of the registry file; runtime changes
     /// from the database are applied over them by [`AppState::refresh_registry`].
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "assembled once at start-up from named parts"
+    )]
     pub fn new(
         settings: Arc<Settings>,
         pool: Pool,

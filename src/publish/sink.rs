@@ -121,12 +121,15 @@ fn rebuild(path: &std::path::Path) -> Result<Received, SinkError> {
             let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
                 continue; // a line torn by a crash: its event was not acknowledged
             };
-            if let (Some(key), Some(jws)) = (v["idempotency_key"].as_str(), v["jws"].as_str()) {
+            if let (Some(key), Some(jws)) = (
+                v.get("idempotency_key").and_then(|k| k.as_str()),
+                v.get("jws").and_then(|k| k.as_str()),
+            ) {
                 seen.insert(key.to_owned(), digest(jws));
             }
             if let (Some(subject), Some(seq)) = (
-                v["event"]["subject"]["id"].as_str(),
-                v["event"]["seq"].as_i64(),
+                v.pointer("/event/subject/id").and_then(|k| k.as_str()),
+                v.pointer("/event/seq").and_then(|k| k.as_i64()),
             ) {
                 let e = last_seq.entry(subject.to_owned()).or_insert(seq);
                 *e = (*e).max(seq);
@@ -213,9 +216,9 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<SinkState>
         return answer(422, "invalid_payload", "the payload is not JSON");
     };
     let (Some(id), Some(seq), Some(subject)) = (
-        event["id"].as_str(),
-        event["seq"].as_i64(),
-        event["subject"]["id"].as_str(),
+        event.get("id").and_then(|v| v.as_str()),
+        event.get("seq").and_then(|v| v.as_i64()),
+        event.pointer("/subject/id").and_then(|v| v.as_str()),
     ) else {
         return answer(
             422,
