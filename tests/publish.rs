@@ -876,3 +876,41 @@ async fn publisher_killed_mid_delivery_delivers_everything_after_restart() {
     server.wait().unwrap();
     sink.stop().await;
 }
+
+/// `penex keys rotate|list` and `penex outbox stats|list|retry` through the real binary.
+#[test]
+fn keys_and_outbox_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_penex"))
+            .args(args)
+            .env("PENEX_DATA_DIR", dir.path())
+            .env("PENEX_DATABASE_URL", &db.url)
+            .env("PENEX_UNITS_FILE", common::repo().join("config/units.toml"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["migrate"]).status.success());
+    let first = String::from_utf8(run(&["keys", "list"]).stdout).unwrap();
+    let rotated = run(&["keys", "rotate"]);
+    assert!(rotated.status.success());
+    let listed = String::from_utf8(run(&["keys", "list"]).stdout).unwrap();
+    assert_eq!(listed.lines().count(), 2);
+    assert!(listed.contains(first.split_whitespace().next().unwrap()));
+    let stats = run(&["outbox", "stats"]);
+    assert!(stats.status.success());
+    assert!(String::from_utf8_lossy(&stats.stdout).contains("dead letters"));
+    assert!(
+        run(&["outbox", "list", "--status", "dead"])
+            .status
+            .success()
+    );
+    assert!(
+        !run(&["outbox", "list", "--status", "nope"])
+            .status
+            .success()
+    );
+    assert!(!run(&["outbox", "retry", "evt_missing"]).status.success());
+}
