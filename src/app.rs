@@ -340,12 +340,15 @@ pub async fn prepare(settings: Settings, migrate: bool) -> Result<Prepared, Star
         let mut conn = state_pool_conn(&pool)?;
         load_pii_keys(&settings, &mut conn)?
     };
+    let event_keys = crate::publish::EventKeys::load(&crate::publish::signing_dir(&settings))
+        .map_err(|e| StartError::Io(format!("event signing keys: {e}")))?;
     let state = AppState::new(
         Arc::new(settings),
         pool,
         cache,
         Arc::new(client_cas),
         Arc::new(pii),
+        Arc::new(event_keys),
         registry,
         base_units,
         policy,
@@ -357,7 +360,8 @@ pub async fn prepare(settings: Settings, migrate: bool) -> Result<Prepared, Star
     })
 }
 
-/// Keeps the registry in step with operator changes made through the CLI.
+/// Keeps the registry in step with operator changes made through the CLI, and picks up a
+/// rotated event signing key (`penex keys rotate`).
 pub fn spawn_registry_refresh(state: AppState) {
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -365,6 +369,11 @@ pub fn spawn_registry_refresh(state: AppState) {
             tick.tick().await;
             if let Err(e) = state.refresh_registry().await {
                 tracing::warn!(error = %e, "registry refresh failed");
+            }
+            match state.event_keys.reload() {
+                Ok(Some(kid)) => tracing::info!(kid = %kid, "event signing key reloaded"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "event signing keys could not be reloaded"),
             }
         }
     });
@@ -379,9 +388,10 @@ pub fn spawn_sweeper(state: AppState) {
         loop {
             tick.tick().await;
             let policy = state.policy.clone();
+            let emitter = state.emitter();
             let today = crate::api::records::today_shanghai();
             let swept = state
-                .db(move |c| crate::service::flags::sweep(c, &policy.on(today)))
+                .db(move |c| crate::service::flags::sweep(c, &policy.on(today), &emitter))
                 .await;
             match swept {
                 Ok(0) => {}
@@ -390,6 +400,26 @@ pub fn spawn_sweeper(state: AppState) {
             }
         }
     });
+}
+
+/// Starts the publisher workers on the current runtime when `publish.connector_url` is set.
+pub fn start_publisher(
+    state: &AppState,
+) -> Result<Option<crate::publish::publisher::PublisherHandle>, StartError> {
+    use crate::publish::publisher;
+    let Some(config) = publisher::config_from(&state.settings) else {
+        return Ok(None);
+    };
+    let client =
+        publisher::connector_client(&state.settings).map_err(|e| StartError::Tls(e.to_string()))?;
+    let sqlite = matches!(state.settings.database()?, DatabaseUrl::Sqlite(_));
+    Ok(Some(publisher::spawn(
+        state.pool.clone(),
+        client,
+        config,
+        sqlite,
+        state.publish_metrics.clone(),
+    )))
 }
 
 /// Builds the HTTP server on an already bound listener.
@@ -429,6 +459,12 @@ pub async fn serve(settings: Settings, migrate: bool) -> Result<(), StartError> 
         );
     }
     tracing::info!(%listen, "listening");
+    let publisher = start_publisher(&prepared.state)?;
     let server = http_server(prepared, listener).map_err(|e| StartError::Io(e.to_string()))?;
-    server.await.map_err(|e| StartError::Io(e.to_string()))
+    let result = server.await.map_err(|e| StartError::Io(e.to_string()));
+    if let Some(p) = publisher {
+        // In-flight deliveries finish; anything still leased is re-sent (same bytes) later.
+        p.stop(Duration::from_secs(10)).await;
+    }
+    result
 }

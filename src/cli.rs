@@ -44,6 +44,16 @@ pub enum Command {
     /// The audit hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Event signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The delivery outbox of events to the credit platform.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Run a reference connector: receives events over mutual TLS, verifies each JWS against
+    /// the JWKS, deduplicates by Idempotency-Key, checks per-subject order, appends verified
+    /// events to a JSON-lines file (see docs/CONNECTOR.md).
+    Sink(crate::publish::sink::SinkArgs),
     /// Print the OpenAPI document (the one committed as openapi/openapi.json).
     Openapi,
     /// Normalize records offline: JSON lines of raw records on stdin, JSON lines of
@@ -185,6 +195,41 @@ pub enum AuditCommand {
     Verify,
 }
 
+/// `penex keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new signing key current; older keys stay published for verification. Running
+    /// instances pick it up within seconds.
+    Rotate,
+    /// List the signing keys (ids only; never key material).
+    List,
+}
+
+/// `penex outbox …`
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List delivery rows.
+    List {
+        /// Only rows with this status: pending, delivered or dead.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Make an event's delivery due now with a fresh attempt budget (audited).
+    Retry {
+        /// Event id (`evt_…`), or `--all-dead`.
+        #[arg(required_unless_present = "all_dead")]
+        id: Option<String>,
+        /// Retry every dead letter.
+        #[arg(long)]
+        all_dead: bool,
+    },
+    /// Backlog, oldest undelivered age, deliveries, retries and dead letters.
+    Stats,
+}
+
 /// A command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -254,6 +299,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Unit(cmd) => unit_command(&settings, cmd),
         Command::Pki(cmd) => pki_command(&settings, cmd),
         Command::Apikey(cmd) => apikey_command(&settings, cmd),
+        Command::Keys(cmd) => keys_command(&settings, cmd),
+        Command::Outbox(cmd) => outbox_command(&settings, cmd),
+        Command::Sink(args) => crate::publish::sink::run(args)
+            .await
+            .map_err(|e| CliError::Invalid(e.to_string())),
         Command::Audit(AuditCommand::Verify) => {
             let mut conn = connect(&settings)?;
             match store::audit::verify(&mut conn)? {
@@ -265,6 +315,105 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     Err(CliError::AuditBroken { seq, reason })
                 }
             }
+        }
+    }
+}
+
+fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), CliError> {
+    let dir = crate::publish::signing_dir(settings);
+    let invalid = |e: crate::crypto::CryptoError| CliError::Invalid(format!("signing keys: {e}"));
+    match cmd {
+        KeysCommand::Rotate => {
+            let kid = crate::crypto::keys::SigningKeys::rotate(&dir).map_err(invalid)?;
+            println!("new current signing key: {kid} (older keys stay in the JWKS)");
+            Ok(())
+        }
+        KeysCommand::List => {
+            let keys = crate::crypto::keys::SigningKeys::load_or_init(&dir).map_err(invalid)?;
+            for (i, k) in keys.jwks().keys.iter().enumerate() {
+                println!(
+                    "{}  {} {}{}",
+                    k.kid,
+                    k.alg,
+                    k.crv,
+                    if i == 0 { "  current" } else { "" }
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn outbox_command(settings: &Settings, cmd: OutboxCommand) -> Result<(), CliError> {
+    let mut conn = connect(settings)?;
+    let show = |t: Option<chrono::NaiveDateTime>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    match cmd {
+        OutboxCommand::List { status, limit } => {
+            if let Some(s) = &status
+                && !matches!(s.as_str(), "pending" | "delivered" | "dead")
+            {
+                return Err(CliError::Invalid(
+                    "--status must be pending, delivered or dead".into(),
+                ));
+            }
+            let rows =
+                store::outbox::list(&mut conn, status.as_deref(), 0, limit.clamp(1, 100_000))?;
+            for r in rows {
+                println!(
+                    "{:>8} {} {:<17} {:<9} attempts {:<3} next {} delivered {} {}",
+                    r.event_seq,
+                    r.event_id,
+                    r.event_type,
+                    r.status,
+                    r.attempts,
+                    show(Some(r.next_attempt_at)),
+                    show(r.delivered_at),
+                    r.last_error.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        OutboxCommand::Retry { id, all_dead } => {
+            let by = actor();
+            let ids: Vec<String> = if all_dead {
+                store::outbox::list(&mut conn, Some("dead"), 0, i64::MAX)?
+                    .into_iter()
+                    .map(|r| r.event_id)
+                    .collect()
+            } else {
+                id.into_iter().collect()
+            };
+            for id in ids {
+                match crate::api::events::retry_event(&mut conn, &id, &by)? {
+                    crate::api::events::RetryResult::Missing => {
+                        return Err(CliError::Invalid(format!("no event {id}")));
+                    }
+                    crate::api::events::RetryResult::Delivered => {
+                        println!("{id} is already delivered");
+                    }
+                    crate::api::events::RetryResult::Done(_) => println!("{id} is due now"),
+                }
+            }
+            Ok(())
+        }
+        OutboxCommand::Stats => {
+            let metrics = crate::publish::publisher::Metrics::default();
+            let s = crate::publish::publisher::stats(&mut conn, &metrics)?;
+            println!("backlog (pending)        {}", s.outbox.pending);
+            println!("  of which retrying      {}", s.outbox.retrying);
+            println!("delivered                {}", s.outbox.delivered);
+            println!("dead letters             {}", s.outbox.dead);
+            println!("delivery attempts        {}", s.outbox.attempts);
+            println!(
+                "oldest undelivered age   {}",
+                s.oldest_undelivered_age_secs
+                    .map(|a| format!("{a} s"))
+                    .unwrap_or_else(|| "-".into())
+            );
+            Ok(())
         }
     }
 }

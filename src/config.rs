@@ -56,6 +56,42 @@ pub struct Settings {
     pub log: LogSettings,
     /// Publicity periods (NDRC Order 2023 No. 58), used when a record has no 公示截止期.
     pub publicity: PublicityConfig,
+    /// Pushing signed events to the credit platform's connector.
+    pub publish: PublishSettings,
+}
+
+/// The publisher: where events are pushed and how failures are retried.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSettings {
+    /// The connector's HTTPS URL events are POSTed to; absent: no publisher runs (events are
+    /// still written, and wait in the outbox).
+    pub connector_url: Option<String>,
+    /// The CA that issued the connector's server certificate (PEM); absent with the dev PKI:
+    /// the dev exchange CA.
+    pub connector_ca: Option<PathBuf>,
+    /// The exchange's client certificate presented to the connector (PEM); absent with the dev
+    /// PKI: `<data_dir>/pki/clients/publisher.crt`.
+    pub client_cert: Option<PathBuf>,
+    /// Its private key (PEM, PKCS#8, mode 0600).
+    pub client_key: Option<PathBuf>,
+    /// Attempts per event before it becomes a dead letter.
+    pub retry_limit: u32,
+    /// First retry delay in milliseconds; doubled per attempt, with jitter.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay in milliseconds (also caps a connector's Retry-After).
+    pub backoff_max_ms: u64,
+    /// Concurrent publisher workers per instance (SQLite: always 1).
+    pub workers: u32,
+    /// Rows a worker leases at once.
+    pub batch_size: u32,
+    /// How long a lease lasts, in seconds: a worker that dies mid-delivery leaves its rows to
+    /// others after this.
+    pub lease_secs: u64,
+    /// Pause between polls when there is nothing to deliver, in milliseconds.
+    pub poll_ms: u64,
+    /// Timeout of one delivery request, in milliseconds.
+    pub request_timeout_ms: u64,
 }
 
 /// TLS settings.
@@ -232,6 +268,45 @@ impl Settings {
                     ca.binding
                 )));
             }
+        }
+        let p = &self.publish;
+        if p.retry_limit == 0
+            || p.workers == 0
+            || p.batch_size == 0
+            || p.lease_secs == 0
+            || p.backoff_base_ms == 0
+            || p.backoff_max_ms < p.backoff_base_ms
+            || p.request_timeout_ms == 0
+            || p.poll_ms == 0
+        {
+            return Err(ConfigError::Invalid(
+                "publish: retry_limit, workers, batch_size, lease_secs, poll_ms, \
+                 request_timeout_ms and backoff_base_ms must be at least 1, and backoff_max_ms \
+                 at least backoff_base_ms"
+                    .into(),
+            ));
+        }
+        if let Some(u) = &p.connector_url
+            && !u.starts_with("https://")
+        {
+            return Err(ConfigError::Invalid(
+                "publish.connector_url: expected https://… (events go over mutual TLS)".into(),
+            ));
+        }
+        if p.client_cert.is_some() != p.client_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "publish.client_cert and publish.client_key must be given together".into(),
+            ));
+        }
+        if !self.tls.dev_pki
+            && p.connector_url.is_some()
+            && (p.connector_ca.is_none() || p.client_cert.is_none())
+        {
+            return Err(ConfigError::Invalid(
+                "publish.connector_ca, client_cert and client_key are required when \
+                 tls.dev_pki is false"
+                    .into(),
+            ));
         }
         if let Some(url) = &self.database_url {
             crate::store::DatabaseUrl::parse(url.expose_secret())

@@ -15,6 +15,7 @@ pub mod dedup;
 pub mod domain;
 pub mod import;
 pub mod normalize;
+pub mod publish;
 pub mod rules;
 pub mod service;
 pub mod sim;

@@ -466,11 +466,16 @@ async fn the_sweeper_expires_flags_when_their_period_ends() {
     let subject = subject_of(&app, item["record_id"].as_str().unwrap()).await;
     assert_eq!(flags_of(&app, &subject).await[0]["status"], "active");
     let policy = app.state.policy.clone();
+    let (emitter, emitter2, emitter3) = (
+        app.state.emitter(),
+        app.state.emitter(),
+        app.state.emitter(),
+    );
     // Nothing is due today.
     let now = policy.clone();
     let swept = app
         .state
-        .db(move |c| penex::service::flags::sweep(c, &now.on(today())))
+        .db(move |c| penex::service::flags::sweep(c, &now.on(today()), &emitter))
         .await
         .unwrap();
     assert_eq!(swept, 0);
@@ -479,7 +484,7 @@ async fn the_sweeper_expires_flags_when_their_period_ends() {
     let p = policy.clone();
     let swept = app
         .state
-        .db(move |c| penex::service::flags::sweep(c, &p.on(later)))
+        .db(move |c| penex::service::flags::sweep(c, &p.on(later), &emitter2))
         .await
         .unwrap();
     assert_eq!(swept, 1);
@@ -487,7 +492,7 @@ async fn the_sweeper_expires_flags_when_their_period_ends() {
     assert_eq!(f[0]["status"], "expired", "{f:?}");
     let again = app
         .state
-        .db(move |c| penex::service::flags::sweep(c, &policy.on(later)))
+        .db(move |c| penex::service::flags::sweep(c, &policy.on(later), &emitter3))
         .await
         .unwrap();
     assert_eq!(again, 0);

@@ -362,6 +362,7 @@ pub async fn resolve_conflict(
     let registry = state.registry();
     let catalog = state.policy.catalog.clone();
     let policy = state.policy.clone();
+    let emitter = state.emitter();
     let today = super::records::today_shanghai();
     let actor = identity.actor();
     enum Outcome {
@@ -379,7 +380,15 @@ pub async fn resolve_conflict(
                     return Ok(Outcome::NotFound);
                 }
                 let policy = policy.on(today);
-                match conflicts::resolve(c, &policy, &row, resolution, note.as_deref(), &actor)? {
+                match conflicts::resolve(
+                    c,
+                    &policy,
+                    &emitter,
+                    &row,
+                    resolution,
+                    note.as_deref(),
+                    &actor,
+                )? {
                     None => Ok(Outcome::NotOpen(row.status)),
                     Some(done) => Ok(Outcome::Done(Box::new(view(c, &catalog, done)?))),
                 }

@@ -336,6 +336,7 @@ async fn repair(
 ) -> Result<RepairOutcome, ApiError> {
     let registry = state.registry();
     let policy_set = state.policy.clone();
+    let emitter = state.emitter();
     let today = today_shanghai();
     let result = state
         .db(move |c| {
@@ -403,6 +404,13 @@ async fn repair(
                     let now = store::now_utc();
                     for r in &rows {
                         store::flags::repair_record(c, &r.id, &actor, now)?;
+                    }
+                    let subjects: Vec<String> =
+                        rows.iter().filter_map(|r| r.subject_id.clone()).collect();
+                    let policy = policy_set.on(today);
+                    // Lock order: subjects (in reevaluate), then the audit chain, then events.
+                    let changes = reevaluate(c, &policy, &subjects, Cause::Repair, "repair")?;
+                    for r in &rows {
                         store::audit::append(
                             c,
                             &store::audit::NewAudit {
@@ -413,10 +421,10 @@ async fn repair(
                             },
                         )?;
                     }
-                    let subjects: Vec<String> =
-                        rows.iter().filter_map(|r| r.subject_id.clone()).collect();
-                    let policy = policy_set.on(today);
-                    let changes = reevaluate(c, &policy, &subjects, Cause::Repair, "repair")?;
+                    for r in &rows {
+                        crate::publish::events::emit_repaired(c, &emitter, &r.id, &actor)?;
+                    }
+                    crate::publish::events::emit_flag_changes(c, &emitter, &changes)?;
                     let mut flags = Vec::new();
                     for ch in changes {
                         flags.push(view(c, &policy_set.rules, ch.flag, false)?);

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod conflicts;
+pub mod events;
 pub mod exemptions;
 pub mod flags;
 pub mod problem;
@@ -48,6 +49,8 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "system", description = "Health and identity"),
         (name = "records", description = "Penalty records: push, validate, read, revoke"),
         (name = "subjects", description = "Who a subject is, across the four parties"),
+        (name = "events", description = "Signed events for the credit platform: the feed, \
+                                          the public keys, the delivery outbox"),
         (name = "first-violations", description = "First violations (首违不罚): exemptions and the region-wide check"),
         (name = "flags", description = "Joint-discipline flags and credit repair"),
         (name = "conflicts", description = "Jurisdiction conflicts: one act, several authorities; the first to file keeps it"),
@@ -103,7 +106,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(flags::repair_record)
         .service(flags::repair_flag)
         .service(exemptions::report_exemption)
-        .service(exemptions::first_violation);
+        .service(exemptions::first_violation)
+        .service(events::list_events)
+        .service(events::get_jwks)
+        .service(events::list_outbox)
+        .service(events::retry_outbox);
 }
 
 /// The OpenAPI document generated from the registered routes.

@@ -437,6 +437,7 @@ async fn store_batch(
     let request_hash = request_hash.to_owned();
     let policy = state.policy.clone();
     let today = today_shanghai();
+    let emitter = state.emitter();
     let result = state
         .db(move |conn| {
             ingest::write_tx_retrying(conn, |c| {
@@ -451,6 +452,7 @@ async fn store_batch(
                     idempotency_key: idem.as_deref(),
                     actor: &actor,
                     policy: policy.on(today),
+                    emitter: &emitter,
                 };
                 let outcomes = ingest::apply(c, &prepared, &meta)?;
                 let items: Vec<ItemResult> = outcomes.into_iter().map(Into::into).collect();
@@ -877,11 +879,20 @@ pub async fn revoke_record(
     let target = id.clone();
     let policy = state.policy.clone();
     let today = today_shanghai();
+    let emitter = state.emitter();
     let revoked = state
         .db(move |c| {
             let policy = policy.on(today);
             store::conn::write_tx(c, |c| {
-                ingest::revoke(c, &policy, &target, &actor, reason, note.as_deref())
+                ingest::revoke(
+                    c,
+                    &policy,
+                    &target,
+                    &actor,
+                    reason,
+                    note.as_deref(),
+                    &emitter,
+                )
             })
         })
         .await?;

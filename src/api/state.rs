@@ -25,6 +25,10 @@ pub struct AppState {
     pub pii: Arc<crate::crypto::pii::PiiKeyring>,
     /// Catalogue, conflict thresholds and rules.
     pub policy: Arc<crate::service::policy::PolicySet>,
+    /// Keys that sign events (reloaded after `penex keys rotate`).
+    pub event_keys: Arc<crate::publish::EventKeys>,
+    /// Publisher counters (deliveries, retries, dead letters) of this instance.
+    pub publish_metrics: Arc<crate::publish::publisher::Metrics>,
     registry: Arc<RwLock<Arc<Registry>>>,
     base_units: Arc<Vec<crate::domain::unit::Unit>>,
 }
@@ -32,9 +36,9 @@ pub struct AppState {
 impl AppState {
     /// Assembles the state. `base_units` are the units of the registry file; runtime changes
     /// from the database are applied over them by [`AppState::refresh_registry`].
-    #[allow(
+    #[expect(
         clippy::too_many_arguments,
-        reason = "one assembly point for the parts of the state"
+        reason = "assembled once at start-up from named parts"
     )]
     pub fn new(
         settings: Arc<Settings>,
@@ -42,6 +46,7 @@ impl AppState {
         cache: Cache,
         client_cas: Arc<ClientCaSet>,
         pii: Arc<crate::crypto::pii::PiiKeyring>,
+        event_keys: Arc<crate::publish::EventKeys>,
         registry: Registry,
         base_units: Vec<crate::domain::unit::Unit>,
         policy: Arc<crate::service::policy::PolicySet>,
@@ -53,8 +58,18 @@ impl AppState {
             client_cas,
             pii,
             policy,
+            event_keys,
+            publish_metrics: Arc::default(),
             registry: Arc::new(RwLock::new(Arc::new(registry))),
             base_units: Arc::new(base_units),
+        }
+    }
+
+    /// What writes need to emit signed events.
+    pub fn emitter(&self) -> crate::publish::events::Emitter {
+        crate::publish::events::Emitter {
+            keys: self.event_keys.clone(),
+            pii: self.pii.clone(),
         }
     }
 

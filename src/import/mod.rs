@@ -192,6 +192,7 @@ struct DataRow {
 struct Pusher<'a> {
     registry: &'a Registry,
     keyring: &'a PiiKeyring,
+    emitter: &'a crate::publish::events::Emitter,
     ctx: &'a NormalizeContext,
     policy: &'a crate::service::policy::PolicySet,
     unit: &'a Unit,
@@ -251,8 +252,14 @@ pub fn import_file(
     let mut conn = app::open_single(settings, false)?;
     let registry = app::build_registry(&mut conn, app::load_base_units(settings)?)?;
     let unit = pushing_unit(&registry, &opts.unit)?;
-    let keyring = pii_keys(settings, &mut conn)?;
     let policy = app::load_policy(settings)?;
+    let emitter = crate::publish::events::Emitter {
+        pii: std::sync::Arc::new(pii_keys(settings, &mut conn)?),
+        keys: std::sync::Arc::new(
+            crate::publish::EventKeys::load(&crate::publish::signing_dir(settings))
+                .map_err(|e| ImportError::Invalid(format!("event signing keys: {e}")))?,
+        ),
+    };
     let ctx = NormalizeContext {
         today: crate::api::records::today_shanghai(),
         publicity: settings.publicity.clone(),
@@ -260,7 +267,8 @@ pub fn import_file(
     };
     let pusher = Pusher {
         registry: &registry,
-        keyring: &keyring,
+        keyring: &emitter.pii,
+        emitter: &emitter,
         ctx: &ctx,
         policy: &policy,
         unit: &unit,
@@ -376,6 +384,7 @@ fn push_batch(
         idempotency_key: None,
         actor: &p.actor,
         policy: p.policy.on(p.ctx.today),
+        emitter: p.emitter,
     };
     let outcomes = ingest::store_batch(conn, &prepared, &meta).map_err(|e| e.to_string())?;
     Ok(outcomes

@@ -364,6 +364,7 @@ fn penalty_key(live: &[&RecordRow], record_id: &str, policy: &Policy<'_>) -> Str
 pub fn resolve(
     conn: &mut Conn,
     policy: &Policy<'_>,
+    emitter: &crate::publish::events::Emitter,
     conflict: &ConflictRow,
     resolution: Resolution,
     note: Option<&str>,
@@ -394,7 +395,7 @@ pub fn resolve(
         }
     }
     rows::update(conn, &c)?;
-    super::flags::reevaluate(
+    let flag_changes = super::flags::reevaluate(
         conn,
         policy,
         std::slice::from_ref(&c.subject_id),
@@ -410,5 +411,6 @@ pub fn resolve(
             detail: &serde_json::json!({ "resolution": resolution.as_str() }).to_string(),
         },
     )?;
+    crate::publish::events::emit_flag_changes(conn, emitter, &flag_changes)?;
     Ok(Some(c))
 }

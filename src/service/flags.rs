@@ -170,19 +170,36 @@ pub fn reevaluate(
 /// (flags expire; a flag that loses a record to the end of its publicity is re-based or
 /// withdrawn). Safe with several instances: re-evaluation locks the subject (PostgreSQL) or
 /// the database (SQLite) and writes nothing when nothing changed. Returns the flags changed.
-pub fn sweep(conn: &mut Conn, policy: &Policy<'_>) -> Result<usize, StoreError> {
+pub fn sweep(
+    conn: &mut Conn,
+    policy: &Policy<'_>,
+    emitter: &crate::publish::events::Emitter,
+) -> Result<usize, StoreError> {
     let due = rows::due_for_sweep(conn, policy.today)?;
     let mut changed = 0;
     for subject in due {
         changed += store::conn::write_tx(conn, |c| {
-            reevaluate(
+            let changes = reevaluate(
                 c,
                 policy,
                 std::slice::from_ref(&subject),
                 Cause::Change,
                 "sweep",
-            )
-            .map(|v| v.len())
+            )?;
+            if changes.is_empty() {
+                return Ok(0);
+            }
+            let ids: Vec<&str> = changes.iter().map(|ch| ch.flag.id.as_str()).collect();
+            store::audit::append(
+                c,
+                &store::audit::NewAudit {
+                    actor: "system:sweeper",
+                    action: "flag.sweep",
+                    target: &subject,
+                    detail: &serde_json::json!({ "flags": ids, "today": policy.today }).to_string(),
+                },
+            )?;
+            crate::publish::events::emit_flag_changes(c, emitter, &changes)
         })?;
     }
     Ok(changed)

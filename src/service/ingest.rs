@@ -347,6 +347,8 @@ pub struct BatchMeta<'a> {
     pub actor: &'a str,
     /// Conflict detection's catalogue and thresholds.
     pub policy: Policy<'a>,
+    /// Signs the events of the batch (written in the same transaction).
+    pub emitter: &'a crate::publish::events::Emitter,
 }
 
 /// Stores a prepared batch. Call inside a write transaction: every write of the batch commits
@@ -401,7 +403,8 @@ pub fn apply(
         .filter_map(|o| o.record_id.clone())
         .collect();
     let subjects = store::conflicts::subjects_of_records(conn, &changed)?;
-    super::flags::reevaluate(conn, &meta.policy, &subjects, Cause::Change, "push")?;
+    let flag_changes =
+        super::flags::reevaluate(conn, &meta.policy, &subjects, Cause::Change, "push")?;
     let count = |s: ItemStatus| outcomes.iter().filter(|o| o.status == s).count();
     let detail = serde_json::json!({
         "unit": meta.unit_code,
@@ -422,6 +425,14 @@ pub fn apply(
             detail: &detail.to_string(),
         },
     )?;
+    crate::publish::events::emit_for_outcomes(
+        conn,
+        meta.emitter,
+        &outcomes,
+        meta.batch_id,
+        meta.unit_code,
+    )?;
+    crate::publish::events::emit_flag_changes(conn, meta.emitter, &flag_changes)?;
     Ok(outcomes)
 }
 
@@ -654,6 +665,7 @@ pub fn revoke(
     actor: &str,
     reason: RevokeReason,
     note: Option<&str>,
+    emitter: &crate::publish::events::Emitter,
 ) -> Result<bool, StoreError> {
     let Some(row) = store::records::find(conn, record_id)? else {
         return Ok(false);
@@ -663,6 +675,15 @@ pub fn revoke(
     }
     let now = store::now_utc();
     store::records::revoke(conn, record_id, actor, reason.as_str(), note, now)?;
+    // A revoked record leaves its conflict (the other side may keep jurisdiction alone) and
+    // the flags it supported. Locks are taken in one order everywhere: the subject's row,
+    // then the audit chain, then the event sequence.
+    let mut flag_changes = Vec::new();
+    if let Some(subject) = row.subject_id {
+        let subjects = [subject];
+        conflicts::reconcile_subjects(conn, policy, &subjects)?;
+        flag_changes = super::flags::reevaluate(conn, policy, &subjects, Cause::Change, "revoke")?;
+    }
     store::audit::append(
         conn,
         &store::audit::NewAudit {
@@ -672,12 +693,8 @@ pub fn revoke(
             detail: &serde_json::json!({ "reason": reason.as_str() }).to_string(),
         },
     )?;
-    // A revoked record leaves its conflict: the other side may keep jurisdiction alone.
-    if let Some(subject) = row.subject_id {
-        let subjects = [subject];
-        conflicts::reconcile_subjects(conn, policy, &subjects)?;
-        super::flags::reevaluate(conn, policy, &subjects, Cause::Change, "revoke")?;
-    }
+    crate::publish::events::emit_revoked(conn, emitter, record_id, actor)?;
+    crate::publish::events::emit_flag_changes(conn, emitter, &flag_changes)?;
     Ok(true)
 }
 

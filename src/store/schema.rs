@@ -203,7 +203,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        event_type -> Text,
+        subject_id -> Text,
+        record_id -> Nullable<Text>,
+        flag_id -> Nullable<Text>,
+        payload -> Text,
+        jws -> Text,
+        kid -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (event_seq) {
+        event_seq -> BigInt,
+        event_id -> Text,
+        subject_id -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        last_status -> Nullable<BigInt>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(record_versions -> records (record_id));
+diesel::joinable!(outbox -> events (event_seq));
 
 diesel::allow_tables_to_appear_in_same_query!(
     conflicts,
@@ -220,4 +253,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     subjects,
     subject_names,
+    events,
+    outbox,
 );

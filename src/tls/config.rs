@@ -124,6 +124,26 @@ pub fn server_config(
     Ok(config)
 }
 
+/// A server configuration that REQUIRES a client certificate verified against
+/// `client_ca_pems` (the reference connector, `penex sink`): a client without one fails the
+/// handshake.
+pub fn server_config_requiring_client_cert(
+    cert_chain_pem: &[u8],
+    key_pem: &[u8],
+    client_ca_pems: &[Vec<u8>],
+) -> Result<ServerConfig, TlsError> {
+    let chain = certs_from_pem(cert_chain_pem, "server certificate chain")?;
+    let key = key_from_pem(key_pem, "server key")?;
+    let roots = root_store(client_ca_pems, "client CA certificates")?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider()).build()?;
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&TLS13, &TLS12])?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)?;
+    Ok(config)
+}
+
 /// A client configuration trusting only `server_ca_pem`, presenting a client certificate when
 /// both `client_cert_pem` (chain) and `client_key_pem` are given, with ALPN `h2`, `http/1.1`.
 pub fn client_config(

@@ -7,7 +7,9 @@
 //!
 //! Layout (`dir`, mode 0700 when created):
 //! `exchange-ca.{crt,key}`, `ca-{SH,JS,ZJ,AH}.{crt,key}`, `server.{crt,key}`, and `clients/`
-//! with `<unit code>.{crt,key}` per lead, `integrator`, `analyst`, `operator`.
+//! with `<unit code>.{crt,key}` per lead, `integrator`, `analyst`, `operator`, and `publisher`
+//! (the exchange's own client certificate towards the credit platform's connector; its SAN
+//! `urn:penex:exchange:publisher` names no penex role, so it grants nothing on penex itself).
 //!
 //! Invariants:
 //! - every key is ECDSA P-256 PKCS#8 PEM (OpenSSL 3.0 cannot read rcgen's Ed25519, stack.md L11),
@@ -53,6 +55,9 @@ const SERVICE_PRINCIPALS: [(Role, &str, &str); 3] = [
     (Role::Analyst, "analyst-1", "analyst"),
     (Role::Operator, "operator-1", "operator"),
 ];
+
+/// The SAN URI of the dev publisher certificate.
+pub const PUBLISHER_URI: &str = "urn:penex:exchange:publisher";
 
 /// Why the PKI could not be generated, loaded or extended.
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +143,8 @@ pub struct DevPki {
     pub dir: PathBuf,
     /// Server certificate and key (issued by the exchange CA).
     pub server: CertKeyPaths,
+    /// The publisher's client certificate towards the connector (issued by the exchange CA).
+    pub publisher: CertKeyPaths,
     /// The exchange CA.
     pub exchange_ca: CertKeyPaths,
     /// The four party CAs.
@@ -351,6 +358,7 @@ fn pem_cert_der(pem: &str) -> Result<Vec<u8>, String> {
 /// What a leaf certificate is for.
 enum Leaf<'a> {
     Server,
+    Publisher,
     Client { role: Role, code: &'a str },
 }
 
@@ -379,6 +387,19 @@ fn issue_leaf(ca: &LoadedCa, leaf: &Leaf<'_>, files: &CertKeyPaths) -> Result<()
                     SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
                 ];
             "server".to_owned()
+        }
+        Leaf::Publisher => {
+            let uri = PUBLISHER_URI.to_owned();
+            params.distinguished_name = subject("penex-publisher");
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            params.subject_alt_names =
+                vec![SanType::URI(uri.as_str().try_into().map_err(|source| {
+                    PkiError::Generate {
+                        what: uri.clone(),
+                        source,
+                    }
+                })?)];
+            uri
         }
         Leaf::Client { role, code } => {
             let uri = principal_uri(*role, code)?;
@@ -412,7 +433,8 @@ pub fn ensure_dev_pki(dir: &Path, leads: &[(String, Party)]) -> Result<DevPki, P
         // principal's key to another.
         let clashes = SERVICE_PRINCIPALS
             .iter()
-            .any(|(_, c, stem)| code == c || code == stem);
+            .any(|(_, c, stem)| code == c || code == stem)
+            || code == "publisher";
         if clashes || !seen.insert(code.as_str()) {
             return Err(PkiError::DuplicateCode(code.clone()));
         }
@@ -447,6 +469,11 @@ pub fn ensure_dev_pki(dir: &Path, leads: &[(String, Party)]) -> Result<DevPki, P
         issue_leaf(ca_of(CaBinding::Exchange)?, &Leaf::Server, &server)?;
     }
 
+    let publisher = pair(&clients_dir, "publisher");
+    if needs_issue(&publisher, CaBinding::Exchange)? {
+        issue_leaf(ca_of(CaBinding::Exchange)?, &Leaf::Publisher, &publisher)?;
+    }
+
     let mut clients = BTreeMap::new();
     let lead_principals = leads.iter().map(|(code, party)| {
         (
@@ -470,6 +497,7 @@ pub fn ensure_dev_pki(dir: &Path, leads: &[(String, Party)]) -> Result<DevPki, P
     Ok(DevPki {
         dir: dir.to_owned(),
         server,
+        publisher,
         exchange_ca: pair(dir, &ca_stem(CaBinding::Exchange)),
         party_cas: Party::ALL
             .into_iter()
@@ -555,6 +583,8 @@ mod tests {
             "clients/analyst.key",
             "clients/operator.crt",
             "clients/operator.key",
+            "clients/publisher.crt",
+            "clients/publisher.key",
         ];
         for f in expected {
             assert!(dir.join(f).is_file(), "{f}");
@@ -564,7 +594,8 @@ mod tests {
         let mut keys = vec![pki.server.key.clone(), pki.exchange_ca.key.clone()];
         keys.extend(pki.party_cas.values().map(|f| f.key.clone()));
         keys.extend(pki.clients.values().map(|c| c.files.key.clone()));
-        assert_eq!(keys.len(), 2 + 4 + 4 + 3);
+        keys.push(pki.publisher.key.clone());
+        assert_eq!(keys.len(), 2 + 4 + 4 + 3 + 1);
         for k in &keys {
             assert_eq!(mode(k), 0o600, "{}", k.display());
         }

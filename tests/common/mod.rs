@@ -66,9 +66,17 @@ impl TestDb {
         }
     }
 
+    /// Another handle on an existing database (not dropped by this handle).
+    pub fn shared(url: &str) -> TestDb {
+        TestDb {
+            url: url.to_owned(),
+            admin: None,
+        }
+    }
+
     /// Whether this is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.admin.is_some()
+        self.url.starts_with("postgres")
     }
 }
 
@@ -192,9 +200,13 @@ impl TestApp {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
+                let publisher = penex::app::start_publisher(&prepared.state).expect("publisher");
                 let server = penex::app::http_server(prepared, listener).expect("server");
                 tx.send(server.handle()).unwrap();
                 let _ = server.await;
+                if let Some(p) = publisher {
+                    p.stop(std::time::Duration::from_secs(5)).await;
+                }
             });
         });
         let handle = rx.recv().unwrap();

@@ -1,0 +1,39 @@
+-- Events for the credit platform and their delivery rows (the transactional outbox).
+-- `events.seq` is gap-free: handed out from the chain_heads row 'events', which each writer
+-- locks (UPDATE … RETURNING) until its transaction ends, so events commit in sequence order and
+-- the feed cursor (`seq > after`) can never skip one that commits late.
+CREATE TABLE events (
+    seq BIGINT PRIMARY KEY NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    event_type TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    record_id TEXT,
+    flag_id TEXT,
+    -- The signed payload as JSON text (the bytes inside the JWS).
+    payload TEXT NOT NULL,
+    -- Compact JWS, signed once at creation: every delivery re-sends exactly these bytes.
+    jws TEXT NOT NULL,
+    kid TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX events_subject ON events (subject_id, seq);
+
+CREATE TABLE outbox (
+    event_seq BIGINT PRIMARY KEY NOT NULL REFERENCES events (seq),
+    event_id TEXT NOT NULL UNIQUE,
+    subject_id TEXT NOT NULL,
+    -- pending (never tried, or retrying), delivered, dead
+    status TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMP NOT NULL,
+    leased_until TIMESTAMP,
+    lease_owner TEXT,
+    last_error TEXT,
+    last_status BIGINT,
+    delivered_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_subject ON outbox (subject_id, event_seq);
+
+INSERT INTO chain_heads (name, seq, hash) VALUES ('events', 0, '\x'::bytea);

@@ -1,0 +1,3 @@
+DELETE FROM chain_heads WHERE name = 'events';
+DROP TABLE outbox;
+DROP TABLE events;

@@ -1,0 +1,377 @@
+//! Events: every change the credit platform must mirror (a record published, corrected or
+//! revoked; later every flag transition) becomes an event in the SAME transaction as the
+//! change: the next gap-free sequence number, a payload with the subject's identifiers masked
+//! as for analysts, a JWS signed once with the current key, and a pending outbox row.
+//!
+//! Flags plug in with one call to [`emit`] per transition (an [`EventDraft`] with a `flag.*`
+//! type, the flag's state and its basis).
+//!
+//! Invariants: the payload never holds an ID number in clear (sealed values are revealed
+//! masked); `emit` must run after the transaction's audit append (lock order audit → events,
+//! see `store::events`).
+
+use super::EventKeys;
+use crate::crypto::jws::{Signer as _, sign_compact};
+use crate::crypto::pii::PiiKeyring;
+use crate::service::ingest::{ItemOutcome, ItemStatus};
+use crate::service::sealing::{Reveal, reveal};
+use crate::store::{self, Conn, StoreError};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The JWS `typ` of penex events.
+pub const JWS_TYP: &str = "penex-event+jws";
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    /// A new record is published (first version).
+    RecordPublished,
+    /// A published record was corrected (a new version).
+    RecordCorrected,
+    /// A published record was revoked: the platform must withdraw it (art. 48).
+    RecordRevoked,
+    /// A record's publicity ended early through credit repair (信用修复): the platform stops
+    /// showing it.
+    RecordRepaired,
+    /// A flag became active.
+    FlagActivated,
+    /// A flag ended at its end date.
+    FlagExpired,
+    /// A flag ended early through credit repair.
+    FlagRepaired,
+    /// A flag was withdrawn: its basis was revoked or corrected away.
+    FlagWithdrawn,
+}
+
+impl EventType {
+    /// The name written in the payload and the `events` table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::RecordPublished => "record.published",
+            EventType::RecordCorrected => "record.corrected",
+            EventType::RecordRevoked => "record.revoked",
+            EventType::RecordRepaired => "record.repaired",
+            EventType::FlagActivated => "flag.activated",
+            EventType::FlagExpired => "flag.expired",
+            EventType::FlagRepaired => "flag.repaired",
+            EventType::FlagWithdrawn => "flag.withdrawn",
+        }
+    }
+
+    fn is_flag(self) -> bool {
+        matches!(
+            self,
+            EventType::FlagActivated
+                | EventType::FlagExpired
+                | EventType::FlagRepaired
+                | EventType::FlagWithdrawn
+        )
+    }
+}
+
+/// What a caller knows about a change.
+#[derive(Debug, Clone)]
+pub struct EventDraft {
+    /// What happened.
+    pub event_type: EventType,
+    /// The subject concerned (`sub_…`).
+    pub subject_id: String,
+    /// The record concerned.
+    pub record_id: Option<String>,
+    /// The flag concerned.
+    pub flag_id: Option<String>,
+    /// The record's or flag's state after the change; personal data already masked or sealed
+    /// (sealed values are revealed masked here).
+    pub state: Value,
+    /// Why: for a flag the records it rests on, for a record the submission.
+    pub basis: Value,
+}
+
+/// What `emit` needs: the signing keys and the personal-data keys (to mask sealed values).
+#[derive(Debug, Clone)]
+pub struct Emitter {
+    /// Signing keys.
+    pub keys: Arc<EventKeys>,
+    /// Personal-data keys.
+    pub pii: Arc<PiiKeyring>,
+}
+
+fn new_event_id() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| StoreError::Corrupt("the system random generator failed".into()))?;
+    Ok(format!("evt_{}", hex::encode(bytes)))
+}
+
+/// The subject as the platform sees it: identifiers of organizations, never identity
+/// documents (those are kept only as blind indexes).
+fn subject_view(conn: &mut Conn, subject_id: &str) -> Result<Value, StoreError> {
+    let Some(row) = store::subjects::find(conn, subject_id)? else {
+        return Ok(json!({ "id": subject_id }));
+    };
+    let shows_identifier = matches!(
+        row.key_kind.as_str(),
+        "uscc" | "org_code" | "registration_no"
+    );
+    let mut v = json!({
+        "id": row.id,
+        "kind": row.kind,
+        "key_kind": row.key_kind,
+        "strong": row.strong,
+        "name": row.name,
+    });
+    if shows_identifier && let Some(map) = v.as_object_mut() {
+        map.insert("identifier".into(), Value::String(row.key_value));
+    }
+    Ok(v)
+}
+
+/// Writes one event and its outbox row in the caller's transaction; returns the stored row.
+pub fn emit(
+    conn: &mut Conn,
+    emitter: &Emitter,
+    draft: EventDraft,
+) -> Result<store::events::EventRow, StoreError> {
+    let seq = store::events::next_seq(conn)?;
+    let id = new_event_id()?;
+    let now = store::now_utc();
+    let mut state = draft.state;
+    reveal(&emitter.pii, &mut state, Reveal::Masked);
+    let mut basis = draft.basis;
+    reveal(&emitter.pii, &mut basis, Reveal::Masked);
+    let mut payload = json!({
+        "id": id,
+        "seq": seq,
+        "type": draft.event_type.as_str(),
+        "occurred_at": now.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "subject": subject_view(conn, &draft.subject_id)?,
+    });
+    if let Some(map) = payload.as_object_mut() {
+        let key = if draft.event_type.is_flag() {
+            "flag"
+        } else {
+            "record"
+        };
+        map.insert(key.into(), state);
+        map.insert("basis".into(), basis);
+    }
+    let payload = payload.to_string();
+    let keys = emitter.keys.get();
+    let signer = keys.current();
+    let jws = sign_compact(signer, payload.as_bytes(), Some(JWS_TYP))
+        .map_err(|e| StoreError::Corrupt(format!("event signing failed: {e}")))?;
+    let row = store::events::EventRow {
+        seq,
+        id,
+        event_type: draft.event_type.as_str().to_owned(),
+        subject_id: draft.subject_id,
+        record_id: draft.record_id,
+        flag_id: draft.flag_id,
+        payload,
+        jws,
+        kid: signer.kid().to_owned(),
+        created_at: now,
+    };
+    store::events::insert(conn, &row, true)?;
+    tracing::debug!(event.seq = seq, event.id = %row.id, event.r#type = %row.event_type, "event emitted");
+    Ok(row)
+}
+
+/// A record's state after a change: identity, status, the canonical record of `version`
+/// (sealed ID numbers, masked by `emit`) and the revocation when revoked.
+pub fn record_state(
+    conn: &mut Conn,
+    record_id: &str,
+    version: Option<i64>,
+) -> Result<Option<(String, Value)>, StoreError> {
+    let Some(row) = store::records::find(conn, record_id)? else {
+        return Ok(None);
+    };
+    let version = version.unwrap_or(row.version);
+    let canonical = if version == row.version {
+        row.canonical_json.clone()
+    } else {
+        store::events::version_json(conn, record_id, version)?
+            .unwrap_or_else(|| row.canonical_json.clone())
+    };
+    let mut state = json!({
+        "id": row.id,
+        "version": version,
+        "status": row.status,
+        "authority_code": row.authority_code,
+        "party": row.party,
+        "decision_no": row.decision_no,
+        "decision_date": row.decision_date,
+        "publicity_until": row.publicity_until,
+        "canonical": serde_json::from_str::<Value>(&canonical).unwrap_or(Value::Null),
+    });
+    if let (Some(c), Some(map)) = (&row.conflict_id, state.as_object_mut()) {
+        map.insert(
+            "conflict".into(),
+            json!({ "id": c, "role": row.conflict_role }),
+        );
+    }
+    if let (Some(at), Some(map)) = (row.repaired_at, state.as_object_mut()) {
+        map.insert(
+            "repaired_at".into(),
+            json!(
+                at.and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            ),
+        );
+    }
+    if let (Some(at), Some(map)) = (row.revoked_at, state.as_object_mut()) {
+        map.insert(
+            "revocation".into(),
+            json!({
+                "at": at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "reason": row.revoke_reason,
+            }),
+        );
+    }
+    let subject = row
+        .subject_id
+        .clone()
+        .unwrap_or_else(|| format!("unresolved:{}", row.id));
+    Ok(Some((subject, state)))
+}
+
+/// The events of a push: `record.published` for each accepted item, `record.corrected` for each
+/// corrected one; nothing for duplicates and rejections. Call inside the push's transaction,
+/// after its audit entry.
+pub fn emit_for_outcomes(
+    conn: &mut Conn,
+    emitter: &Emitter,
+    outcomes: &[ItemOutcome],
+    batch_id: &str,
+    unit_code: &str,
+) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for o in outcomes {
+        let event_type = match o.status {
+            // A record that lost jurisdiction is still a published decision; its state says
+            // `conflict_role: loser`.
+            ItemStatus::Accepted | ItemStatus::Conflict => EventType::RecordPublished,
+            ItemStatus::Corrected => EventType::RecordCorrected,
+            ItemStatus::Duplicate | ItemStatus::Rejected => continue,
+        };
+        let Some(record_id) = o.record_id.as_deref() else {
+            continue;
+        };
+        let Some((subject_id, state)) = record_state(conn, record_id, o.version)? else {
+            continue;
+        };
+        emit(
+            conn,
+            emitter,
+            EventDraft {
+                event_type,
+                subject_id,
+                record_id: Some(record_id.to_owned()),
+                flag_id: None,
+                state,
+                basis: json!({ "batch_id": batch_id, "unit": unit_code, "item": o.index }),
+            },
+        )?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The `record.revoked` event of a revocation. Call inside the revocation's transaction,
+/// after its audit entry.
+pub fn emit_revoked(
+    conn: &mut Conn,
+    emitter: &Emitter,
+    record_id: &str,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let Some((subject_id, state)) = record_state(conn, record_id, None)? else {
+        return Ok(());
+    };
+    emit(
+        conn,
+        emitter,
+        EventDraft {
+            event_type: EventType::RecordRevoked,
+            subject_id,
+            record_id: Some(record_id.to_owned()),
+            flag_id: None,
+            state,
+            basis: json!({ "revoked_by": actor }),
+        },
+    )?;
+    Ok(())
+}
+
+/// The `record.repaired` event of a credit repair. Call inside the repair's transaction, after
+/// its audit entry.
+pub fn emit_repaired(
+    conn: &mut Conn,
+    emitter: &Emitter,
+    record_id: &str,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let Some((subject_id, state)) = record_state(conn, record_id, None)? else {
+        return Ok(());
+    };
+    emit(
+        conn,
+        emitter,
+        EventDraft {
+            event_type: EventType::RecordRepaired,
+            subject_id,
+            record_id: Some(record_id.to_owned()),
+            flag_id: None,
+            state,
+            basis: json!({ "repaired_by": actor }),
+        },
+    )?;
+    Ok(())
+}
+
+/// One event per flag change written by `service::flags::reevaluate`: `flag.activated` when
+/// the flag is active after the change (new, re-based or back in force), else
+/// `flag.expired` / `flag.repaired` / `flag.withdrawn`. The state is the flag after the
+/// change; the basis lists the records it rests on. Call after the transaction's audit entry.
+pub fn emit_flag_changes(
+    conn: &mut Conn,
+    emitter: &Emitter,
+    changes: &[crate::service::flags::Change],
+) -> Result<usize, StoreError> {
+    use crate::rules::flags::FlagStatus;
+    for ch in changes {
+        let f = &ch.flag;
+        let event_type = match FlagStatus::parse(&f.status) {
+            Some(FlagStatus::Active) => EventType::FlagActivated,
+            Some(FlagStatus::Expired) => EventType::FlagExpired,
+            Some(FlagStatus::Repaired) => EventType::FlagRepaired,
+            Some(FlagStatus::Withdrawn) | None => EventType::FlagWithdrawn,
+        };
+        let basis: Value = serde_json::from_str(&f.basis_json).unwrap_or(Value::Null);
+        emit(
+            conn,
+            emitter,
+            EventDraft {
+                event_type,
+                subject_id: f.subject_id.clone(),
+                record_id: None,
+                flag_id: Some(f.id.clone()),
+                state: json!({
+                    "id": f.id,
+                    "rule_id": f.rule_id,
+                    "severity": f.severity,
+                    "status": f.status,
+                    "previous_status": ch.before.map(FlagStatus::as_str),
+                    "effective_from": f.effective_from,
+                    "effective_until": f.effective_until,
+                    "version": f.version,
+                    "parties": f.parties.split(',').filter(|p| !p.is_empty()).collect::<Vec<_>>(),
+                }),
+                basis: json!({ "records": basis }),
+            },
+        )?;
+    }
+    Ok(changes.len())
+}

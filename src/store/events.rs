@@ -1,0 +1,135 @@
+//! Events for the credit platform and their outbox rows, written in the caller's transaction.
+//!
+//! Invariant: sequence numbers are gap-free and commit in order. [`next_seq`] increments the
+//! `chain_heads` row `events` with `UPDATE … RETURNING`; on PostgreSQL the row lock is held until
+//! the transaction ends, so a writer holding seq k blocks every other writer until k is
+//! committed (or rolled back, returning k to the pool). A reader following `seq > after` can
+//! therefore never see k+1 before k. Lock order, to rule out deadlocks: a transaction takes the
+//! audit head (`store::audit::append`) before the events head, never the other way round.
+
+use super::schema::{chain_heads, events, outbox};
+use super::{Conn, StoreError};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+/// A stored event.
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    /// Gap-free sequence number, from 1.
+    pub seq: i64,
+    /// Stable id (`evt_…`), the idempotency key of every delivery.
+    pub id: String,
+    /// `record.published`, `record.corrected`, `record.revoked`, `flag.…`.
+    pub event_type: String,
+    /// The subject it concerns.
+    pub subject_id: String,
+    /// The record it concerns, if any.
+    pub record_id: Option<String>,
+    /// The flag it concerns, if any.
+    pub flag_id: Option<String>,
+    /// The payload (JSON text, the bytes signed in the JWS).
+    pub payload: String,
+    /// The compact JWS.
+    pub jws: String,
+    /// The key id that signed it.
+    pub kid: String,
+    /// When (UTC).
+    pub created_at: NaiveDateTime,
+}
+
+/// Takes the next event sequence number; the `events` head stays locked until the caller's
+/// transaction ends.
+pub fn next_seq(conn: &mut Conn) -> Result<i64, StoreError> {
+    Ok(diesel::update(chain_heads::table.find("events"))
+        .set(chain_heads::seq.eq(chain_heads::seq + 1))
+        .returning(chain_heads::seq)
+        .get_result(conn)?)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = outbox)]
+struct NewOutbox<'a> {
+    event_seq: i64,
+    event_id: &'a str,
+    subject_id: &'a str,
+    status: &'a str,
+    attempts: i64,
+    next_attempt_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+}
+
+/// Inserts an event and, when `deliver`, its pending outbox row.
+pub fn insert(conn: &mut Conn, row: &EventRow, deliver: bool) -> Result<(), StoreError> {
+    diesel::insert_into(events::table)
+        .values((
+            events::seq.eq(row.seq),
+            events::id.eq(&row.id),
+            events::event_type.eq(&row.event_type),
+            events::subject_id.eq(&row.subject_id),
+            events::record_id.eq(row.record_id.as_deref()),
+            events::flag_id.eq(row.flag_id.as_deref()),
+            events::payload.eq(&row.payload),
+            events::jws.eq(&row.jws),
+            events::kid.eq(&row.kid),
+            events::created_at.eq(row.created_at),
+        ))
+        .execute(conn)?;
+    if deliver {
+        diesel::insert_into(outbox::table)
+            .values(NewOutbox {
+                event_seq: row.seq,
+                event_id: &row.id,
+                subject_id: &row.subject_id,
+                status: "pending",
+                attempts: 0,
+                next_attempt_at: row.created_at,
+                created_at: row.created_at,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Events with `seq > after`, in sequence order, at most `limit`.
+pub fn after(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
+    Ok(events::table
+        .filter(events::seq.gt(after))
+        .order(events::seq.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+/// The event with this id.
+pub fn find(conn: &mut Conn, id: &str) -> Result<Option<EventRow>, StoreError> {
+    Ok(events::table
+        .filter(events::id.eq(id))
+        .select(EventRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The event with this sequence number.
+pub fn by_seq(conn: &mut Conn, seq: i64) -> Result<Option<EventRow>, StoreError> {
+    Ok(events::table
+        .find(seq)
+        .select(EventRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The canonical JSON of one version of a record.
+pub fn version_json(
+    conn: &mut Conn,
+    record_id: &str,
+    version: i64,
+) -> Result<Option<String>, StoreError> {
+    use super::schema::record_versions;
+    Ok(record_versions::table
+        .filter(record_versions::record_id.eq(record_id))
+        .filter(record_versions::version.eq(version))
+        .select(record_versions::canonical_json)
+        .first(conn)
+        .optional()?)
+}
