@@ -44,7 +44,13 @@ use utoipa_swagger_ui::SwaggerUi;
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(problem::Problem, problem::ProblemFieldError)),
+    components(schemas(
+        problem::Problem,
+        problem::ProblemFieldError,
+        conflicts::StatusFilter,
+        crate::rules::flags::FlagStatus,
+        crate::rules::Severity,
+    )),
     tags(
         (name = "system", description = "Health and identity"),
         (name = "records", description = "Penalty records: push, validate, read, revoke"),
