@@ -72,13 +72,13 @@ pub struct ConflictView {
     pub resolved_by: Option<String>,
     /// When (UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolved_at: Option<chrono::NaiveDateTime>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The records, winner first.
     pub records: Vec<ConflictRecord>,
     /// First detected (UTC).
-    pub created_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed (UTC).
-    pub updated_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A page of conflicts.
@@ -187,10 +187,10 @@ fn view(
         resolution: c.resolution,
         resolution_note: c.resolution_note,
         resolved_by: c.resolved_by,
-        resolved_at: c.resolved_at,
+        resolved_at: c.resolved_at.map(|t| t.and_utc()),
         records,
-        created_at: c.created_at,
-        updated_at: c.updated_at,
+        created_at: c.created_at.and_utc(),
+        updated_at: c.updated_at.and_utc(),
     })
 }
 

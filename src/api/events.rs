@@ -45,7 +45,7 @@ pub struct EventView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flag_id: Option<String>,
     /// When (UTC).
-    pub created_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// The signed payload, decoded (verify `jws`, not this copy).
     #[schema(value_type = Object)]
     pub payload: Value,
@@ -109,7 +109,7 @@ pub async fn list_events(
                 subject_id: r.subject_id,
                 record_id: r.record_id,
                 flag_id: r.flag_id,
-                created_at: r.created_at,
+                created_at: r.created_at.and_utc(),
                 jws: r.jws,
             })
             .collect(),

@@ -55,7 +55,7 @@ pub struct FlagVersion {
     /// What changed it: push, revoke, conflict, repair, sweep.
     pub cause: String,
     /// When (UTC).
-    pub at: chrono::NaiveDateTime,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A joint-discipline flag.
@@ -175,7 +175,7 @@ fn view(
                     effective_from: v.effective_from,
                     effective_until: v.effective_until,
                     cause: v.cause,
-                    at: v.at,
+                    at: v.at.and_utc(),
                 })
                 .collect(),
         )

@@ -592,7 +592,7 @@ pub async fn validate_records(
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Revocation {
     /// When (UTC).
-    pub at: chrono::NaiveDateTime,
+    pub at: chrono::DateTime<chrono::Utc>,
     /// Who (`unit:CODE`).
     pub by: String,
     /// reconsideration, litigation, self_correction or other.
@@ -608,7 +608,7 @@ pub struct VersionView {
     /// Version number, from 1.
     pub version: i64,
     /// When it was stored (UTC).
-    pub created_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// The canonical record of that version (ID numbers masked unless you decided it).
     #[schema(value_type = Object)]
     pub record: Value,
@@ -626,7 +626,7 @@ pub struct SubmissionView {
     /// The pushing unit.
     pub unit_code: String,
     /// When (UTC).
-    pub received_at: chrono::NaiveDateTime,
+    pub received_at: chrono::DateTime<chrono::Utc>,
     /// What happened to it.
     pub outcome: String,
     /// The item exactly as received (ID numbers masked unless you decided it).
@@ -717,7 +717,7 @@ async fn load_view(
             .unwrap_or_default(),
         record: open(&row.canonical_json),
         revocation: row.revoked_at.map(|at| Revocation {
-            at,
+            at: at.and_utc(),
             by: row.revoked_by.clone().unwrap_or_default(),
             reason: row.revoke_reason.clone().unwrap_or_default(),
             note: row.revoke_note.clone(),
@@ -728,7 +728,7 @@ async fn load_view(
             .iter()
             .map(|v| VersionView {
                 version: v.version,
-                created_at: v.created_at,
+                created_at: v.created_at.and_utc(),
                 record: open(&v.canonical_json),
             })
             .collect(),
@@ -740,7 +740,7 @@ async fn load_view(
                     batch_id: s.batch_id.clone(),
                     index: s.item_index,
                     unit_code: s.unit_code.clone(),
-                    received_at: s.received_at,
+                    received_at: s.received_at.and_utc(),
                     outcome: s.outcome.clone(),
                     raw: open(&s.raw_json),
                 })

@@ -71,7 +71,7 @@ pub struct SubjectLink {
     /// Why they were linked.
     pub reason: String,
     /// When (UTC).
-    pub at: Option<chrono::NaiveDateTime>,
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A subject with its records across the region.
@@ -109,7 +109,7 @@ fn link_of(row: &store::subjects::SubjectRow) -> Option<SubjectLink> {
         subject_id: row.id.clone(),
         linked_to: to.clone(),
         reason: row.link_reason.clone().unwrap_or_default(),
-        at: row.linked_at,
+        at: row.linked_at.map(|t| t.and_utc()),
     })
 }
 

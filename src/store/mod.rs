@@ -55,3 +55,23 @@ pub fn now_utc() -> chrono::NaiveDateTime {
     chrono::Timelike::with_nanosecond(&now, (now.and_utc().timestamp_subsec_micros()) * 1000)
         .unwrap_or(now)
 }
+
+/// Serializes stored UTC timestamps (kept without zone) as RFC 3339 with `Z`, as the API's
+/// `date-time` promises: `#[serde(serialize_with = "crate::store::utc::ser")]`.
+pub mod utc {
+    use chrono::NaiveDateTime;
+    use serde::Serializer;
+
+    /// A timestamp.
+    pub fn ser<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    }
+
+    /// An optional timestamp.
+    pub fn ser_opt<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => ser(t, s),
+            None => s.serialize_none(),
+        }
+    }
+}

@@ -202,14 +202,17 @@ pub struct OutboxView {
     /// Attempts made.
     pub attempts: i64,
     /// When the next attempt is due (pending rows).
+    #[serde(serialize_with = "crate::store::utc::ser")]
     pub next_attempt_at: NaiveDateTime,
     /// The last error (network error or the connector's status and answer).
     pub last_error: Option<String>,
     /// The connector's last HTTP status.
     pub last_status: Option<i64>,
     /// When it was delivered.
+    #[serde(serialize_with = "crate::store::utc::ser_opt")]
     pub delivered_at: Option<NaiveDateTime>,
     /// When the event was created.
+    #[serde(serialize_with = "crate::store::utc::ser")]
     pub created_at: NaiveDateTime,
 }
 
@@ -300,6 +303,7 @@ pub struct OutboxStats {
     /// Delivery attempts made in all.
     pub attempts: i64,
     /// Creation time of the oldest undelivered (pending or dead) event.
+    #[serde(serialize_with = "crate::store::utc::ser_opt")]
     pub oldest_undelivered_at: Option<NaiveDateTime>,
 }
 
