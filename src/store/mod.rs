@@ -64,7 +64,10 @@ pub mod utc {
 
     /// A timestamp.
     pub fn ser<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        s.serialize_str(
+            &t.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        )
     }
 
     /// An optional timestamp.
