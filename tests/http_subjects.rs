@@ -216,3 +216,98 @@ async fn a_weak_subject_is_linked_when_a_strong_identifier_arrives_and_can_be_un
     .await;
     app.stop().await;
 }
+
+/// A valid organization code and the USCC around it (the code is characters 9-17).
+#[expect(clippy::unwrap_used, reason = "test helper")]
+fn org_and_uscc(body: &str) -> (String, String) {
+    let org = format!(
+        "{body}{}",
+        penex::normalize::ids::org_code_check_char(body).unwrap()
+    );
+    let first17 = format!("91320505{org}");
+    let uscc = format!(
+        "{first17}{}",
+        penex::normalize::ids::uscc_check_char(&first17).unwrap()
+    );
+    (org, uscc)
+}
+
+#[tokio::test]
+#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test")]
+async fn a_record_with_only_the_organization_code_finds_the_subject_of_its_uscc() {
+    let app = TestApp::start().await;
+    let sh = app.client(Who::Lead(Party::Shanghai));
+    let js = app.client(Who::Lead(Party::Jiangsu));
+    let (org, code) = org_and_uscc("MA1Q2W3E");
+
+    // First only the organization code (written with its hyphen), in Jiangsu.
+    let mut first = company_record(SUZHOU, "苏城管罚字〔2025〕第31号", 31);
+    first["CF_XDR_MC"] = json!("苏州示例渣土运输有限公司");
+    first.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
+    first["CF_XDR_ZZJG"] = json!(format!("{}-{}", &org[..8], &org[8..]));
+    first["CF_SY"] = json!("当事人于2025年1月8日在吴中区违规运输建筑垃圾。");
+    let a = push_ok(&app, &js, first).await;
+    // Then the USCC only, in Shanghai, under a name written differently.
+    let mut second = company_record(JINGAN, "沪静城管罚字〔2025〕第32号", 32);
+    second["CF_XDR_MC"] = json!("苏州示例渣土运输有限公司（上海分部）");
+    second["CF_XDR_SHXYM"] = json!(code);
+    second["CF_SY"] = json!("当事人于2025年3月2日在静安区违规运输建筑垃圾。");
+    let b = push_ok(&app, &sh, second).await;
+    // And a record of another company, with another USCC: never the same subject.
+    let (_, other_code) = org_and_uscc("MA9K8Y7X");
+    let mut third = company_record(JINGAN, "沪静城管罚字〔2025〕第33号", 33);
+    third["CF_XDR_SHXYM"] = json!(other_code);
+    let c = push_ok(&app, &sh, third).await;
+
+    let sa = subject_of(&app, &a).await;
+    assert_eq!(sa, subject_of(&app, &b).await);
+    assert_ne!(sa, subject_of(&app, &c).await);
+
+    // Found by either identifier, listing both, with both records.
+    for key in [code.as_str(), org.as_str()] {
+        let s = subject(&app, key).await;
+        assert_eq!(s["id"], sa.as_str(), "{key}");
+        assert_eq!(s["strong"], true);
+        let idents: Vec<(String, String)> = s["identifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["kind"].as_str().unwrap().to_owned(),
+                    i["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert!(idents.contains(&("org_code".into(), org.clone())), "{s}");
+        assert!(idents.contains(&("uscc".into(), code.clone())), "{s}");
+        let records: Vec<&str> = s["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(records.len(), 2, "{s}");
+        assert!(records.contains(&a.as_str()) && records.contains(&b.as_str()));
+    }
+
+    // The first-violation check by USCC sees the record that carried only the organization
+    // code.
+    let r = sh
+        .get(app.url(&format!(
+            "/v1/first-violation?uscc={code}&violation_type=construction_waste_transport&on=2025-06-01"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let fv: Value = r.json().await.unwrap();
+    assert_eq!(fv["first"], false, "{fv}");
+    let prior: Vec<&str> = fv["penalties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["record_id"].as_str().unwrap())
+        .collect();
+    assert!(prior.contains(&a.as_str()), "{fv}");
+}

@@ -74,6 +74,21 @@ pub struct SubjectLink {
     pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// An identifier a subject has been seen with.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectIdentifier {
+    /// uscc, resident_id, id_document, org_code, registration_no or weak.
+    pub kind: String,
+    /// The identifier for USCCs, organization codes and registration numbers; absent for
+    /// identity documents, which are kept only as keyed blind indexes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+fn shows_identifier(kind: &str) -> bool {
+    matches!(kind, "uscc" | "org_code" | "registration_no")
+}
+
 /// A subject with its records across the region.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubjectView {
@@ -85,6 +100,9 @@ pub struct SubjectView {
     /// documents are never shown (they are kept only as keyed blind indexes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
+    /// Every identifier its records carried (the organization code inside its USCC among
+    /// them): a record carrying any one of them is resolved to this subject.
+    pub identifiers: Vec<SubjectIdentifier>,
     /// Whether the key identifies the subject for certain. Weak subjects are never flagged.
     pub strong: bool,
     /// legal_person, natural_person or individual_business.
@@ -117,10 +135,11 @@ fn link_of(row: &store::subjects::SubjectRow) -> Option<SubjectLink> {
 #[utoipa::path(
     operation_id = "get_subject",
     tag = "subjects",
-    description = "Roles: unit, analyst, operator. `key` is a subject id or an 18-character \
-                   USCC. Natural persons' identity documents never appear.",
+    description = "Roles: unit, analyst, operator. `key` is a subject id, an 18-character \
+                   USCC or a 9-character organization code (any identifier one of the \
+                   subject's records carried). Natural persons' identity documents never appear.",
     security(("mtls" = []), ("api_key" = [])),
-    params(("key" = String, Path, description = "Subject id (`sub_…`) or USCC")),
+    params(("key" = String, Path, description = "Subject id (`sub_…`), USCC or organization code")),
     responses(
         (status = 200, description = "The subject", body = SubjectView),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
@@ -140,9 +159,12 @@ pub async fn get_subject(
         .db(move |c| -> Result<Option<SubjectView>, StoreError> {
             let row = if key.starts_with("sub_") {
                 store::subjects::find(c, &key)?
-            } else {
-                let uscc = key.trim().to_ascii_uppercase();
+            } else if let Ok(uscc) = crate::normalize::ids::normalize_uscc(&key) {
                 store::subjects::find_by_key(c, "uscc", &uscc)?
+            } else if let Ok(code) = crate::normalize::ids::normalize_org_code(&key) {
+                store::subjects::find_by_key(c, "org_code", &code)?
+            } else {
+                None
             };
             let Some(row) = row else {
                 return Ok(None);
@@ -163,12 +185,16 @@ pub async fn get_subject(
                     effective_until: f.effective_until,
                 })
                 .collect();
-            let shows_identifier = matches!(
-                row.key_kind.as_str(),
-                "uscc" | "org_code" | "registration_no"
-            );
+            let identifiers = store::subjects::keys(c, &row.id)?
+                .into_iter()
+                .map(|(kind, value)| SubjectIdentifier {
+                    value: shows_identifier(&kind).then_some(value),
+                    kind,
+                })
+                .collect();
             Ok(Some(SubjectView {
-                identifier: shows_identifier.then(|| row.key_value.clone()),
+                identifier: shows_identifier(&row.key_kind).then(|| row.key_value.clone()),
+                identifiers,
                 linked_to: link_of(&row),
                 linked: linked.iter().filter_map(link_of).collect(),
                 records: records

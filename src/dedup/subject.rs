@@ -81,19 +81,41 @@ pub struct SealedIds {
 /// The strongest key a subject carries. `party` is the deciding authority's party (for the
 /// weak key).
 pub fn subject_key(subject: &Subject, ids: &SealedIds, party: Party) -> SubjectKey {
+    subject_keys(subject, ids, party)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| SubjectKey::Weak {
+            party,
+            name: subject.name.clone(),
+        })
+}
+
+/// Every key a subject carries, strongest first: the USCC; for natural persons the blind
+/// indexes of their identity documents; the organization code, given or read from positions
+/// 9-17 of the USCC (GB 32100 §4.2: the 主体标识码 is the organization code); the registration
+/// numbers. A subject with none of them has only its weak key. The first key is the one
+/// [`subject_key`] resolves by; the others let a record that carries only one of them find the
+/// same subject.
+pub fn subject_keys(subject: &Subject, ids: &SealedIds, party: Party) -> Vec<SubjectKey> {
+    let mut keys = Vec::new();
     if let Some(uscc) = &subject.uscc {
-        return SubjectKey::Uscc(uscc.clone());
+        keys.push(SubjectKey::Uscc(uscc.clone()));
     }
     if subject.kind == SubjectKind::NaturalPerson {
         if let Some(idx) = &ids.resident_id {
-            return SubjectKey::ResidentId(idx.clone());
+            keys.push(SubjectKey::ResidentId(idx.clone()));
         }
         if let Some(idx) = &ids.other_document {
-            return SubjectKey::IdDocument(idx.clone());
+            keys.push(SubjectKey::IdDocument(idx.clone()));
         }
     }
     if let Some(code) = &subject.org_code {
-        return SubjectKey::OrgCode(code.clone());
+        keys.push(SubjectKey::OrgCode(code.clone()));
+    }
+    if let Some(code) = subject.uscc.as_deref().and_then(org_code_of_uscc)
+        && subject.org_code.as_deref() != Some(code.as_str())
+    {
+        keys.push(SubjectKey::OrgCode(code));
     }
     let registrations = [
         ("business", &subject.business_reg_no),
@@ -103,13 +125,26 @@ pub fn subject_key(subject: &Subject, ids: &SealedIds, party: Party) -> SubjectK
     ];
     for (kind, no) in registrations {
         if let Some(no) = no {
-            return SubjectKey::RegistrationNo(format!("{kind}:{no}"));
+            keys.push(SubjectKey::RegistrationNo(format!("{kind}:{no}")));
         }
     }
-    SubjectKey::Weak {
-        party,
-        name: subject.name.clone(),
+    if keys.is_empty() {
+        keys.push(SubjectKey::Weak {
+            party,
+            name: subject.name.clone(),
+        });
     }
+    keys
+}
+
+/// The organization code inside a USCC (characters 9-17), when it carries a valid GB 11714
+/// check character; some USCCs issued to subjects without an organization code do not.
+pub fn org_code_of_uscc(uscc: &str) -> Option<String> {
+    let code: String = uscc.chars().skip(8).take(9).collect();
+    if code.chars().count() != 9 {
+        return None;
+    }
+    crate::normalize::ids::normalize_org_code(&code).ok()
 }
 
 /// Whether an identity document other than the resident ID should be indexed.
@@ -207,7 +242,109 @@ mod tests {
         ));
     }
 
+    /// A valid organization code from an 8-character body, and a valid USCC around it.
+    fn codes(body: &str, prefix: &str) -> Option<(String, String)> {
+        let org = format!(
+            "{body}{}",
+            crate::normalize::ids::org_code_check_char(body)?
+        );
+        let first17 = format!("{prefix}310115{org}");
+        let uscc = format!(
+            "{first17}{}",
+            crate::normalize::ids::uscc_check_char(&first17)?
+        );
+        Some((org, uscc))
+    }
+
+    #[test]
+    fn a_uscc_brings_the_organization_code_inside_it() {
+        let Some((org, uscc)) = codes("MA1FL8XK", "91") else {
+            panic!("the test codes are valid");
+        };
+        let mut s = subject(SubjectKind::LegalPerson);
+        s.uscc = Some(uscc.clone());
+        s.business_reg_no = Some("310115000123456".into());
+        let keys = subject_keys(&s, &SealedIds::default(), Party::Shanghai);
+        assert_eq!(
+            keys,
+            vec![
+                SubjectKey::Uscc(uscc),
+                SubjectKey::OrgCode(org.clone()),
+                SubjectKey::RegistrationNo("business:310115000123456".into()),
+            ]
+        );
+        // Given alone, the same organization code is the key.
+        let mut alone = subject(SubjectKind::LegalPerson);
+        alone.org_code = Some(org.clone());
+        assert_eq!(
+            subject_keys(&alone, &SealedIds::default(), Party::Jiangsu),
+            vec![SubjectKey::OrgCode(org)]
+        );
+        // Characters 9-17 that fail the GB 11714 check are not taken for an organization code.
+        let mut odd = subject(SubjectKind::LegalPerson);
+        odd.uscc = Some("91310000MA1FL0000X".into());
+        assert_eq!(
+            subject_keys(&odd, &SealedIds::default(), Party::Shanghai).len(),
+            1
+        );
+        // No strong identifier: the weak key only.
+        assert_eq!(
+            subject_keys(
+                &subject(SubjectKind::LegalPerson),
+                &SealedIds::default(),
+                Party::Anhui
+            ),
+            vec![SubjectKey::Weak {
+                party: Party::Anhui,
+                name: "上海某某有限公司".into()
+            }]
+        );
+    }
+
     proptest! {
+        #[test]
+        fn a_record_with_the_uscc_and_one_with_its_organization_code_share_a_key(
+            body in "[0-9A-Z]{8}",
+            prefix in prop::sample::select(vec!["91", "92", "93", "12", "51"]),
+        ) {
+            let Some((org, uscc)) = codes(&body, prefix) else {
+                return Ok(());
+            };
+            let mut with_uscc = subject(SubjectKind::LegalPerson);
+            with_uscc.uscc = Some(uscc);
+            let mut with_org = subject(SubjectKind::LegalPerson);
+            with_org.org_code = Some(org);
+            let ids = SealedIds::default();
+            let a = subject_keys(&with_uscc, &ids, Party::Shanghai);
+            let b = subject_keys(&with_org, &ids, Party::Zhejiang);
+            prop_assert!(a.iter().all(SubjectKey::is_strong));
+            prop_assert!(b.iter().any(|k| a.contains(k)));
+            prop_assert_eq!(&a[0], &subject_key(&with_uscc, &ids, Party::Shanghai));
+        }
+
+        #[test]
+        fn the_first_key_is_the_strongest_and_weak_keys_stand_alone(
+            uscc in proptest::option::of("[0-9A-Z]{18}"),
+            org in proptest::option::of("[0-9A-Z]{9}"),
+            tax in proptest::option::of("[0-9A-Z]{15}"),
+        ) {
+            let mut s = subject(SubjectKind::IndividualBusiness);
+            s.uscc = uscc.clone();
+            s.org_code = org.clone();
+            s.tax_reg_no = tax.clone();
+            let keys = subject_keys(&s, &SealedIds::default(), Party::Shanghai);
+            prop_assert!(!keys.is_empty());
+            if uscc.is_none() && org.is_none() && tax.is_none() {
+                prop_assert_eq!(keys.len(), 1);
+                prop_assert!(!keys[0].is_strong());
+            } else {
+                prop_assert!(keys.iter().all(SubjectKey::is_strong));
+            }
+            if let Some(u) = uscc {
+                prop_assert_eq!(&keys[0], &SubjectKey::Uscc(u));
+            }
+        }
+
         #[test]
         fn different_strong_identifiers_never_share_a_subject_id(a in "[0-9A-Z]{18}", b in "[0-9A-Z]{18}") {
             prop_assume!(a != b);

@@ -15,7 +15,9 @@ use super::conflicts::{self, Place, Policy};
 use super::sealing::seal_pointers;
 use crate::crypto::CryptoError;
 use crate::crypto::pii::{KIND_RESIDENT_ID, PiiKeyring};
-use crate::dedup::subject::{SealedIds, SubjectKey, may_link_by_name, other_document, subject_key};
+use crate::dedup::subject::{
+    SealedIds, SubjectKey, may_link_by_name, other_document, subject_keys,
+};
 use crate::domain::record::{CanonicalRecord, IdType, SubjectKind};
 use crate::domain::registry::Registry;
 use crate::domain::unit::{Unit, UnitCode};
@@ -94,8 +96,8 @@ pub struct ReadyItem {
     pub sealed_json: String,
     /// Blind index of the subject's resident ID.
     pub subject_id_index: Option<String>,
-    /// The strongest key of the subject.
-    pub subject_key: SubjectKey,
+    /// The keys of the subject, strongest first (never empty: at least the weak key).
+    pub subject_keys: Vec<SubjectKey>,
     /// The violation type's catalogue code (`None`: unmapped, kept as given).
     pub violation_code: Option<String>,
     /// Warnings of normalization.
@@ -313,7 +315,7 @@ fn seal_record(
         }
         _ => None,
     };
-    let key = subject_key(
+    let keys = subject_keys(
         &record.subject,
         &SealedIds {
             resident_id: subject_id_index.clone(),
@@ -326,7 +328,7 @@ fn seal_record(
         record_id: record_id(&authority.code, &record.decision_no),
         sealed_json: doc.to_string(),
         subject_id_index,
-        subject_key: key,
+        subject_keys: keys,
         violation_code: None,
         record,
         authority,
@@ -580,54 +582,92 @@ fn store_ready(
     })
 }
 
-/// The subject of a ready item: found by its key, or created; a new strong subject links the
-/// unlinked weak subjects of the same folded name, party and kind (organizations only), with
-/// the reason kept. Returns the subject id.
+/// The subject of a ready item: the subject that owns the strongest of its keys that any
+/// subject owns, or a new one. The item's other keys that no subject owns yet are given to it,
+/// so a later record carrying only one of them finds it; a key another subject owns stays
+/// with that subject (two subjects known by different strong identifiers are never merged).
+/// A new strong subject links the unlinked weak subjects of the same folded name, party and
+/// kind (organizations only), with the reason kept. Returns the subject id.
 fn resolve_subject(
     conn: &mut Conn,
     ready: &ReadyItem,
     now: chrono::NaiveDateTime,
 ) -> Result<String, StoreError> {
-    let key = &ready.subject_key;
     let subject = &ready.record.subject;
-    let (kind, value) = (key.kind(), key.value());
-    if let Some(found) = store::subjects::find_by_key(conn, kind, &value)? {
-        store::subjects::add_name(conn, &found.id, &subject.name, now)?;
-        return Ok(found.id);
+    let Some(primary) = ready.subject_keys.first() else {
+        return Err(StoreError::Corrupt("a record without a subject key".into()));
+    };
+    let mut owners = Vec::with_capacity(ready.subject_keys.len());
+    for key in &ready.subject_keys {
+        owners.push(store::subjects::owner(conn, key.kind(), &key.value())?);
     }
-    let id = key.subject_id();
-    let party = ready.authority.party.code();
-    store::subjects::insert(
-        conn,
-        &store::subjects::NewSubject {
-            id: &id,
-            key_kind: kind,
-            key_value: &value,
-            strong: key.is_strong(),
-            kind: subject.kind.as_str(),
-            party,
-            name: &subject.name,
-            created_at: now,
-        },
-    )?;
-    store::subjects::add_name(conn, &id, &subject.name, now)?;
-    if key.is_strong() {
-        for weak in store::subjects::weak_by_name(conn, party, &subject.name)? {
-            let weak_kind = match weak.kind.as_str() {
-                "legal_person" => SubjectKind::LegalPerson,
-                "individual_business" => SubjectKind::IndividualBusiness,
-                _ => SubjectKind::NaturalPerson,
-            };
-            if may_link_by_name(weak_kind, subject.kind) {
-                let reason = format!(
-                    "record {} brought a {} for the same name, party and kind",
-                    ready.record_id, kind
-                );
-                store::subjects::set_link(conn, &weak.id, Some(&id), Some(&reason), now)?;
+    let found = owners.iter().flatten().next().cloned();
+    let id = match found {
+        Some(id) => id,
+        None => {
+            let id = primary.subject_id();
+            store::subjects::insert(
+                conn,
+                &store::subjects::NewSubject {
+                    id: &id,
+                    key_kind: primary.kind(),
+                    key_value: &primary.value(),
+                    strong: primary.is_strong(),
+                    kind: subject.kind.as_str(),
+                    party: ready.authority.party.code(),
+                    name: &subject.name,
+                    created_at: now,
+                },
+            )?;
+            if primary.is_strong() {
+                link_weak_namesakes(conn, ready, &id, primary.kind(), now)?;
             }
+            id
+        }
+    };
+    for (key, owner) in ready.subject_keys.iter().zip(&owners) {
+        match owner {
+            None => store::subjects::add_key(conn, &id, key.kind(), &key.value(), now)?,
+            Some(other) if *other != id => tracing::warn!(
+                record = %ready.record_id,
+                subject = %id,
+                key_kind = key.kind(),
+                other_subject = %other,
+                "the record carries an identifier of another subject; the subjects stay apart"
+            ),
+            Some(_) => {}
         }
     }
+    store::subjects::add_name(conn, &id, &subject.name, now)?;
     Ok(id)
+}
+
+/// Links the unlinked weak subjects of the new strong subject's folded name and party, when
+/// their kind allows it.
+fn link_weak_namesakes(
+    conn: &mut Conn,
+    ready: &ReadyItem,
+    strong_id: &str,
+    key_kind: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<(), StoreError> {
+    let subject = &ready.record.subject;
+    let party = ready.authority.party.code();
+    for weak in store::subjects::weak_by_name(conn, party, &subject.name)? {
+        let weak_kind = match weak.kind.as_str() {
+            "legal_person" => SubjectKind::LegalPerson,
+            "individual_business" => SubjectKind::IndividualBusiness,
+            _ => SubjectKind::NaturalPerson,
+        };
+        if may_link_by_name(weak_kind, subject.kind) {
+            let reason = format!(
+                "record {} brought a {} for the same name, party and kind",
+                ready.record_id, key_kind
+            );
+            store::subjects::set_link(conn, &weak.id, Some(strong_id), Some(&reason), now)?;
+        }
+    }
+    Ok(())
 }
 
 /// Why a record was revoked (行政处罚决定被撤销).

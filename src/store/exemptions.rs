@@ -75,7 +75,8 @@ pub fn of_subject(
         .load(conn)?)
 }
 
-/// Records (any party, not revoked) of the subject with this USCC or resident-ID blind index,
+/// Records (any party, not revoked) of the subject with this USCC or resident-ID blind index
+/// (by the identifier itself or by the subject it resolves to),
 /// decided in `[from, to]`.
 pub fn penalties_of(
     conn: &mut Conn,
@@ -84,13 +85,33 @@ pub fn penalties_of(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<super::records::RecordRow>, StoreError> {
+    // The records that carry the identifier, and those of the subject it resolves to (which
+    // may have carried only its organization code or a registration number).
+    let owner = match (uscc, id_index) {
+        (Some(u), _) => super::subjects::owner(conn, "uscc", u)?,
+        (None, Some(i)) => super::subjects::owner(conn, "resident_id", i)?,
+        (None, None) => None,
+    };
+    let subject = owner.unwrap_or_default();
     let mut q = records::table
         .filter(records::status.ne("revoked"))
         .filter(records::decision_date.between(from, to))
         .into_boxed();
     match (uscc, id_index) {
-        (Some(u), _) => q = q.filter(records::subject_uscc.eq(u.to_owned())),
-        (None, Some(i)) => q = q.filter(records::subject_id_index.eq(i.to_owned())),
+        (Some(u), _) => {
+            q = q.filter(
+                records::subject_uscc
+                    .eq(u.to_owned())
+                    .or(records::subject_id.eq(subject)),
+            )
+        }
+        (None, Some(i)) => {
+            q = q.filter(
+                records::subject_id_index
+                    .eq(i.to_owned())
+                    .or(records::subject_id.eq(subject)),
+            )
+        }
         (None, None) => return Ok(Vec::new()),
     }
     Ok(q.order((records::decision_date, records::id))

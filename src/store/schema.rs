@@ -160,6 +160,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    subject_keys (key_kind, key_value) {
+        key_kind -> Text,
+        key_value -> Text,
+        subject_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     subject_names (subject_id, name) {
         subject_id -> Text,
         name -> Text,
@@ -237,6 +246,7 @@ diesel::table! {
 
 diesel::joinable!(record_versions -> records (record_id));
 diesel::joinable!(outbox -> events (event_seq));
+diesel::joinable!(subject_keys -> subjects (subject_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     conflicts,
@@ -253,6 +263,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     subjects,
     subject_names,
+    subject_keys,
     events,
     outbox,
 );

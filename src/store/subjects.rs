@@ -1,6 +1,6 @@
 //! Subjects and the names they were seen under; weak subjects linked to strong ones.
 
-use super::schema::{subject_names, subjects};
+use super::schema::{subject_keys, subject_names, subjects};
 use super::{Conn, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -64,18 +64,56 @@ pub fn find(conn: &mut Conn, id: &str) -> Result<Option<SubjectRow>, StoreError>
         .optional()?)
 }
 
-/// The subject with this key.
+/// The subject that has been seen with this key (its own key or any other identifier one of
+/// its records carried).
 pub fn find_by_key(
     conn: &mut Conn,
     kind: &str,
     value: &str,
 ) -> Result<Option<SubjectRow>, StoreError> {
-    Ok(subjects::table
-        .filter(subjects::key_kind.eq(kind))
-        .filter(subjects::key_value.eq(value))
-        .select(SubjectRow::as_select())
+    let Some(id) = owner(conn, kind, value)? else {
+        return Ok(None);
+    };
+    find(conn, &id)
+}
+
+/// The id of the subject a key belongs to.
+pub fn owner(conn: &mut Conn, kind: &str, value: &str) -> Result<Option<String>, StoreError> {
+    Ok(subject_keys::table
+        .find((kind, value))
+        .select(subject_keys::subject_id)
         .first(conn)
         .optional()?)
+}
+
+/// Gives a subject a key. The caller has checked that no subject owns it yet; a concurrent
+/// writer that got there first makes this fail with a unique violation, and the transaction
+/// is retried.
+pub fn add_key(
+    conn: &mut Conn,
+    subject_id: &str,
+    kind: &str,
+    value: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(subject_keys::table)
+        .values((
+            subject_keys::key_kind.eq(kind),
+            subject_keys::key_value.eq(value),
+            subject_keys::subject_id.eq(subject_id),
+            subject_keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every key of a subject, as (kind, value), first seen first.
+pub fn keys(conn: &mut Conn, subject_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(subject_keys::table
+        .filter(subject_keys::subject_id.eq(subject_id))
+        .order((subject_keys::created_at.asc(), subject_keys::key_kind.asc()))
+        .select((subject_keys::key_kind, subject_keys::key_value))
+        .load(conn)?)
 }
 
 /// Creates a subject.
