@@ -806,7 +806,8 @@ impl Report {
         let dir = self.dir.display();
         let mut o = String::new();
         let row = |o: &mut String, name: &str, n: String, note: &str| {
-            let _ = writeln!(o, "  {name:<28}{n:>8}  {note}");
+            let line = format!("  {name:<28}{n:>8}  {note}");
+            let _ = writeln!(o, "{}", line.trim_end());
         };
         let by_party: Vec<String> = s
             .pushes_by_party
