@@ -1,5 +1,5 @@
 //! The `penex` command line: serve, migrate, manage units, API keys and the dev PKI, verify
-//! the audit log, print the OpenAPI document, normalize and import records.
+//! the audit log, print the OpenAPI document, normalize and import records, run the demo.
 
 use crate::app::{self, StartError};
 use crate::config::Settings;
@@ -63,6 +63,10 @@ pub enum Command {
     /// entries as `POST /v1/records`, one transaction per batch. Writes a report with one line
     /// per row (`FILE.report.csv`); rejected rows do not make the command fail.
     Import(ImportArgs),
+    /// Run the whole loop on one machine: penex on the embedded default, a sink, a simulated
+    /// region pushed by units of all four parties over mutual TLS, a few flags withdrawn by
+    /// revocations; then a summary. Fails when anything does not add up (see docs/DEMO.md).
+    Demo(DemoArgs),
     /// Generate a synthetic regional data set with ground truth (records.jsonl, truth.json,
     /// summary.json; see docs/SIMULATION.md). Deterministic: the same options give the same
     /// bytes. Deciding authorities come from the units file.
@@ -80,6 +84,27 @@ pub enum Command {
         #[arg(long, default_value = "2026-11-01")]
         today: chrono::NaiveDate,
     },
+}
+
+/// `penex demo …`
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Work folder: wiped and created at start (only when empty or an earlier demo's), holding
+    /// the demo's own database, dev PKI, keys, simulated data and the sink's file.
+    #[arg(long, default_value = "./demo")]
+    pub dir: PathBuf,
+    /// Pushes to simulate (at least 100, so that all four parties push).
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub records: u64,
+    /// Seed of the simulator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Flags to have withdrawn by revoking the records they rest on.
+    #[arg(long, default_value_t = 3)]
+    pub revoke: usize,
+    /// Longest wait, in seconds, for every event to be delivered.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
 }
 
 /// `penex import …`
@@ -245,6 +270,9 @@ pub enum CliError {
     /// An import failed.
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
+    /// The demo could not run, or what it saw does not add up.
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
     /// The audit chain is broken.
     #[error("audit chain broken at entry {seq}: {reason}")]
     AuditBroken {
@@ -296,6 +324,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             out,
             today,
         } => simulate(&settings, records, seed, &out, today),
+        Command::Demo(args) => demo(&settings, args).await,
         Command::Unit(cmd) => unit_command(&settings, cmd),
         Command::Pki(cmd) => pki_command(&settings, cmd),
         Command::Apikey(cmd) => apikey_command(&settings, cmd),
@@ -699,6 +728,25 @@ fn import_command(settings: &Settings, args: ImportArgs) -> Result<(), CliError>
         );
     }
     Ok(())
+}
+
+/// `penex demo`: runs it, prints the summary, fails when it found an inconsistency.
+async fn demo(settings: &Settings, args: DemoArgs) -> Result<(), CliError> {
+    let opts = crate::demo::DemoOptions {
+        dir: args.dir,
+        records: usize::try_from(args.records)
+            .map_err(|_| CliError::Invalid("--records is too large".into()))?,
+        seed: args.seed,
+        revoke: args.revoke,
+        timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    let report = crate::demo::run(settings, &opts).await?;
+    print!("{}", report.render());
+    if report.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::demo::DemoError::Inconsistent(report.problems).into())
+    }
 }
 
 /// `penex simulate`: generates the set from the registered units and writes it to `out`.

@@ -3,7 +3,7 @@
 //! One crate: a library with a thin binary. A folder per part (see `docs/` and design.md):
 //! `domain` (the types), `normalize` (raw → canonical, pure), `crypto` (pure, ring), `tls`,
 //! `store` (the only SQL), `cache`, `api` (the only HTTP), `app` (start-up), `import` (CSV and
-//! XLSX files pushed through the ingest service), `cli`.
+//! XLSX files pushed through the ingest service), `demo` (the whole loop on one machine), `cli`.
 
 pub mod api;
 pub mod app;
@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod dedup;
+pub mod demo;
 pub mod domain;
 pub mod import;
 pub mod normalize;

@@ -73,6 +73,18 @@ pub async fn push_set(
     set: &SimSet,
     batch: usize,
 ) -> Result<Replay, ReplayError> {
+    push_set_with_progress(base, pki, certs, set, batch, |_| {}).await
+}
+
+/// [`push_set`], calling `progress` with the number of pushes answered after each request.
+pub async fn push_set_with_progress(
+    base: &str,
+    pki: &Path,
+    certs: &Path,
+    set: &SimSet,
+    batch: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<Replay, ReplayError> {
     let mut clients: HashMap<String, reqwest::Client> = HashMap::new();
     let mut out = Replay::default();
     let started = Instant::now();
@@ -137,6 +149,7 @@ pub async fn push_set(
         }
         out.requests += 1;
         at += run;
+        progress(at);
     }
     out.elapsed = started.elapsed();
     Ok(out)
