@@ -10,6 +10,7 @@ pub mod events;
 pub mod exemptions;
 pub mod flags;
 pub mod problem;
+pub mod queries;
 pub mod records;
 pub mod state;
 pub mod subjects;
@@ -50,10 +51,14 @@ use utoipa_swagger_ui::SwaggerUi;
         conflicts::StatusFilter,
         crate::rules::flags::FlagStatus,
         crate::rules::Severity,
+        queries::PartyCode,
+        queries::RecordStatusFilter,
+        queries::RecordSort,
+        queries::PenaltyCategoryName,
     )),
     tags(
         (name = "system", description = "Health and identity"),
-        (name = "records", description = "Penalty records: push, validate, read, revoke"),
+        (name = "records", description = "Penalty records: push, validate, read, list, revoke"),
         (name = "subjects", description = "Who a subject is, across the four parties"),
         (name = "events", description = "Signed events for the credit platform: the feed, \
                                           the public keys, the delivery outbox"),
@@ -100,8 +105,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(system::get_whoami)
         .service(records::push_records)
         .service(records::validate_records)
+        .service(queries::list_records)
         .service(records::get_record)
         .service(records::revoke_record)
+        .service(queries::search_subjects)
         .service(subjects::get_subject)
         .service(subjects::unlink_subject)
         .service(conflicts::list_conflicts)

@@ -12,6 +12,7 @@ pub mod events;
 pub mod exemptions;
 pub mod flags;
 pub mod outbox;
+pub mod queries;
 pub mod records;
 pub mod schema;
 pub mod subjects;
