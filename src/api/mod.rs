@@ -13,6 +13,7 @@ pub mod problem;
 pub mod queries;
 pub mod records;
 pub mod state;
+pub mod stats;
 pub mod subjects;
 pub mod system;
 
@@ -55,6 +56,9 @@ use utoipa_swagger_ui::SwaggerUi;
         queries::RecordStatusFilter,
         queries::RecordSort,
         queries::PenaltyCategoryName,
+        stats::Metric,
+        stats::SeriesBy,
+        stats::Interval,
     )),
     tags(
         (name = "system", description = "Health and identity"),
@@ -65,6 +69,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "first-violations", description = "First violations (首违不罚): exemptions and the region-wide check"),
         (name = "flags", description = "Joint-discipline flags and credit repair"),
         (name = "conflicts", description = "Jurisdiction conflicts: one act, several authorities; the first to file keeps it"),
+        (name = "statistics", description = "Figures for the agreement's evaluation (成效评估): volumes, cross-region flows, data quality, delivery health"),
     )
 )]
 pub struct ApiDoc;
@@ -123,7 +128,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(events::list_events)
         .service(events::get_jwks)
         .service(events::list_outbox)
-        .service(events::retry_outbox);
+        .service(events::retry_outbox)
+        .service(stats::get_stats_overview)
+        .service(stats::get_stats_timeseries)
+        .service(stats::get_stats_cross_region)
+        .service(stats::get_stats_quality)
+        .service(stats::get_stats_delivery);
 }
 
 /// The OpenAPI document generated from the registered routes.

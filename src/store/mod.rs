@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod queries;
 pub mod records;
 pub mod schema;
+pub mod stats;
 pub mod subjects;
 pub mod units;
 
