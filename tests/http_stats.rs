@@ -593,3 +593,105 @@ async fn delivery_figures_agree_with_the_outbox() {
     );
     app.stop().await;
 }
+
+/// The value of the sample `line_prefix` (a metric name with its labels) in a scrape.
+fn sample(text: &str, line_prefix: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_prefix)?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_are_for_operators_and_local_scrapers_and_agree_with_the_traffic() {
+    let app = TestApp::start().await;
+    let sh = app.client(Who::Lead(Party::Shanghai));
+    let item = push_one(
+        &app,
+        &sh,
+        dated(JINGAN, "沪静城管罚字〔2025〕第1号", 1, "2025-03-01"),
+    )
+    .await;
+    assert_eq!(item["status"], "accepted");
+    let mut bad = dated(JINGAN, "沪静城管罚字〔2025〕第2号", 2, "2025-03-01");
+    bad["CF_XDR_SHXYM"] = json!("91310106MA00000000");
+    assert_eq!(push_one(&app, &sh, bad).await["status"], "rejected");
+    let analyst = app.client(Who::Analyst);
+    let id = item["record_id"].as_str().unwrap();
+    for _ in 0..3 {
+        get_ok(&app, &analyst, &format!("/v1/records/{id}")).await;
+    }
+    assert_eq!(get(&app, &analyst, "/v1/nothing/here").await.status(), 404);
+
+    let operator = app.client(Who::Operator);
+    let r = get(&app, &operator, "/metrics").await;
+    assert_eq!(r.status(), 200);
+    let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    let text = r.text().await.unwrap();
+    let get_record =
+        "penex_http_requests_total{method=\"GET\",route=\"/v1/records/{id}\",status=\"200\"}";
+    assert_eq!(sample(&text, get_record), Some(3.0), "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            "penex_http_requests_total{method=\"POST\",route=\"/v1/records\",status=\"200\"}"
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "penex_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "penex_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/records/{id}\"}"
+        ),
+        Some(3.0)
+    );
+    assert!(!text.contains(id), "raw paths never become labels");
+    assert_eq!(
+        sample(&text, "penex_ingest_submissions{outcome=\"accepted\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "penex_ingest_submissions{outcome=\"rejected\"}"),
+        Some(1.0)
+    );
+    let outbox = app.count_rows("outbox").await as f64;
+    assert_eq!(
+        sample(&text, "penex_outbox_events{status=\"pending\"}"),
+        Some(outbox)
+    );
+    // Requests so far: 2 pushes, 3 reads, 1 unmatched (no credentials checked), this scrape.
+    assert!(
+        sample(
+            &text,
+            "penex_cache_rate_limit_total{class=\"query\",result=\"allowed\"}"
+        )
+        .is_some_and(|n| n >= 3.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "penex_cache_rate_limit_total{class=\"push\",result=\"allowed\"}"
+        ),
+        Some(2.0)
+    );
+    // Restricted: other roles are refused even from loopback; no credentials from loopback
+    // (a local scraper) are let in.
+    for who in [Who::Analyst, Who::Lead(Party::Shanghai), Who::Integrator] {
+        problem(get(&app, &app.client(who), "/metrics").await, 403).await;
+    }
+    let anon = get(&app, &app.client(Who::Anonymous), "/metrics").await;
+    assert_eq!(anon.status(), 200);
+    assert!(
+        anon.text()
+            .await
+            .unwrap()
+            .contains("penex_http_requests_total")
+    );
+    app.stop().await;
+}

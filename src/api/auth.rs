@@ -202,7 +202,16 @@ async fn rate_limit(
     };
     let key = format!("rl:{name}:{}", identity.actor());
     let window = std::time::Duration::from_secs(cfg.window_secs);
-    match state.cache.rate_limit(&key, cfg.limit, window).await {
+    let decision = state.cache.rate_limit(&key, cfg.limit, window).await;
+    if let Some(m) = &state.metrics {
+        let result = match &decision {
+            Ok(d) if d.allowed => "allowed",
+            Ok(_) => "limited",
+            Err(_) => "cache_error",
+        };
+        m.observe_rate_limit(name, result);
+    }
+    match decision {
         Ok(d) if d.allowed => Ok(()),
         Ok(d) => Err(ApiError::TooManyRequests {
             retry_after_secs: d.retry_after.as_secs().max(1),

@@ -9,6 +9,7 @@ pub mod conflicts;
 pub mod events;
 pub mod exemptions;
 pub mod flags;
+pub mod metrics;
 pub mod problem;
 pub mod queries;
 pub mod records;
@@ -133,7 +134,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(stats::get_stats_timeseries)
         .service(stats::get_stats_cross_region)
         .service(stats::get_stats_quality)
-        .service(stats::get_stats_delivery);
+        .service(stats::get_stats_delivery)
+        .service(metrics::get_metrics);
 }
 
 /// The OpenAPI document generated from the registered routes.
@@ -249,6 +251,10 @@ async fn request_context(
         .map(str::to_owned)
         .unwrap_or_else(new_request_id);
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.metrics.clone());
+    let method = req.method().to_string();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -261,6 +267,9 @@ async fn request_context(
         .scope(id.clone(), next.call(req).instrument(span.clone()))
         .await?;
     let status = res.status().as_u16();
+    if let Some(m) = metrics {
+        m.observe_request(&method, &route, status, started.elapsed().as_secs_f64());
+    }
     span.in_scope(|| {
         tracing::info!(
             status,
