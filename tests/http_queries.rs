@@ -2,7 +2,8 @@
 //! and the total agree with the pushed data and with a direct count in the database; walking
 //! the cursor gives every record once, in order, while records are stored between pages; ID
 //! numbers are masked for everyone but the deciding unit; units see their own tree only; bad
-//! filters answer problem+json; the query rate limit answers 429 and recovers.
+//! filters answer problem+json; the query rate limit answers 429 and recovers, apart from the
+//! feed's.
 #![expect(
     clippy::unwrap_used,
     clippy::indexing_slicing,
@@ -706,7 +707,11 @@ async fn subjects_are_found_by_folded_name_and_uscc_prefix() {
 #[tokio::test]
 async fn the_query_rate_limit_answers_429_then_recovers() {
     let app = TestApp::start_with_overrides(json!({
-        "rate_limits": {"push": {"limit": 100, "window_secs": 60}, "query": {"limit": 3, "window_secs": 2}}
+        "rate_limits": {
+            "push": {"limit": 100, "window_secs": 60},
+            "query": {"limit": 3, "window_secs": 2},
+            "feed": {"limit": 2, "window_secs": 60},
+        }
     }))
     .await;
     let analyst = app.client(Who::Analyst);
@@ -730,6 +735,13 @@ async fn the_query_rate_limit_answers_429_then_recovers() {
             .status(),
         200
     );
+    // The feed has a budget of its own: spending it leaves the integrator's queries alone.
+    let integrator = app.client(Who::Integrator);
+    for _ in 0..2 {
+        assert_eq!(get(&app, &integrator, "/v1/events").await.status(), 200);
+    }
+    problem(get(&app, &integrator, "/v1/events").await, 429).await;
+    assert_eq!(get(&app, &integrator, "/v1/flags").await.status(), 200);
     tokio::time::sleep(std::time::Duration::from_secs(retry + 1)).await;
     assert_eq!(get(&app, &analyst, "/v1/records").await.status(), 200);
     app.stop().await;
