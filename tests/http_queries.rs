@@ -746,3 +746,67 @@ async fn the_query_rate_limit_answers_429_then_recovers() {
     assert_eq!(get(&app, &analyst, "/v1/records").await.status(), 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_analyst_api_key_queries_like_an_analyst_certificate() {
+    let app = TestApp::start().await;
+    let token = "pxk_test_queries_0123456789";
+    let hash = penex::api::auth::api_key_hash(token);
+    app.state
+        .db(move |c| penex::store::apikeys::insert(c, "dash", "analyst", &hash))
+        .await
+        .unwrap();
+    let jingan = app.unit_client(Party::Shanghai, "SH-310106");
+    let id_no = resident_id(9);
+    app.push(
+        &jingan,
+        &json!({"records": [person_record(JINGAN, "沪静城管罚字〔2025〕第9号", &id_no)]}),
+    )
+    .await;
+    let anon = app.client(Who::Anonymous);
+    let r = anon
+        .get(app.url("/v1/records?party=SH"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(
+        !text.contains(&id_no) && text.contains("\"total\":1"),
+        "{text}"
+    );
+    for path in [
+        "/v1/subjects?q=x",
+        "/v1/stats/overview",
+        "/v1/stats/delivery",
+    ] {
+        let r = anon
+            .get(app.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    // An analyst is refused the metrics even from loopback.
+    let r = anon
+        .get(app.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    problem(r, 403).await;
+    app.state
+        .db(|c| penex::store::apikeys::revoke(c, "dash"))
+        .await
+        .unwrap();
+    let r = anon
+        .get(app.url("/v1/records"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    problem(r, 403).await;
+    app.stop().await;
+}
