@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod conflicts;
+pub mod dashboard;
 pub mod events;
 pub mod exemptions;
 pub mod flags;
@@ -135,7 +136,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(stats::get_stats_cross_region)
         .service(stats::get_stats_quality)
         .service(stats::get_stats_delivery)
-        .service(metrics::get_metrics);
+        .service(metrics::get_metrics)
+        .service(dashboard::get_dashboard);
 }
 
 /// The OpenAPI document generated from the registered routes.

@@ -150,6 +150,11 @@ pub async fn get_stats_overview(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Overview>, ApiError> {
     caller.require(&AGGREGATE_READERS)?;
+    Ok(web::Json(overview(&state).await?))
+}
+
+/// The overview (also drawn by the dashboard).
+pub async fn overview(state: &AppState) -> Result<Overview, ApiError> {
     let today = today_shanghai();
     let overview = state
         .db(move |c| -> Result<Overview, StoreError> {
@@ -244,7 +249,7 @@ pub async fn get_stats_overview(
             })
         })
         .await?;
-    Ok(web::Json(overview))
+    Ok(overview)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,6 +456,17 @@ pub async fn get_stats_timeseries(
             &format!("a month on or after from ({f})"),
         ));
     }
+    Ok(web::Json(timeseries(&state, metric, by, from, to).await?))
+}
+
+/// A time series over the months `from`–`to` (`YYYY-MM`, inclusive, each optional).
+pub async fn timeseries(
+    state: &AppState,
+    metric: Metric,
+    by: SeriesBy,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Timeseries, ApiError> {
     let catalog = state.policy.catalog.clone();
     let counts = state
         .db(
@@ -532,7 +548,7 @@ pub async fn get_stats_timeseries(
             from.as_ref().is_none_or(|f| period >= f) && to.as_ref().is_none_or(|t| period <= t)
         })
         .collect();
-    Ok(web::Json(Timeseries {
+    Ok(Timeseries {
         metric: match metric {
             Metric::Records => "records",
             Metric::Flags => "flags",
@@ -546,7 +562,7 @@ pub async fn get_stats_timeseries(
         .into(),
         interval: "month".into(),
         series: to_series(counts),
-    }))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -645,6 +661,11 @@ pub async fn get_stats_cross_region(
     state: web::Data<AppState>,
 ) -> Result<web::Json<CrossRegion>, ApiError> {
     caller.require(&AGGREGATE_READERS)?;
+    Ok(web::Json(cross_region(&state).await?))
+}
+
+/// Cross-region figures (also drawn by the dashboard).
+pub async fn cross_region(state: &AppState) -> Result<CrossRegion, ApiError> {
     let pii = state.pii.clone();
     let out = state
         .db(move |c| -> Result<CrossRegion, StoreError> {
@@ -718,7 +739,7 @@ pub async fn get_stats_cross_region(
             })
         })
         .await?;
-    Ok(web::Json(out))
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -893,6 +914,13 @@ pub async fn get_stats_quality(
         (Some(u), _) => Some(vec![u]),
         (None, v) => v,
     };
+    Ok(web::Json(quality(&state, units).await?))
+}
+
+/// Quality of these units (every unit that pushed anything when `None`). The caller has
+/// checked the rights.
+pub async fn quality(state: &AppState, units: Option<Vec<String>>) -> Result<Quality, ApiError> {
+    let registry = state.registry();
     let rows = state
         .db(move |c| store::stats::submissions_of_units(c, units.as_deref()))
         .await?;
@@ -967,7 +995,7 @@ pub async fn get_stats_quality(
             }
         })
         .collect();
-    Ok(web::Json(Quality { units }))
+    Ok(Quality { units })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1038,6 +1066,11 @@ pub async fn get_stats_delivery(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Delivery>, ApiError> {
     caller.require(&[Role::Analyst, Role::Operator])?;
+    Ok(web::Json(delivery(&state).await?))
+}
+
+/// Delivery health (also drawn by the dashboard).
+pub async fn delivery(state: &AppState) -> Result<Delivery, ApiError> {
     let metrics = state.publish_metrics.clone();
     let (stats, times, dead) = state
         .db(move |c| {
@@ -1052,7 +1085,7 @@ pub async fn get_stats_delivery(
         .map(|(created, delivered)| (*delivered - *created).num_milliseconds().max(0))
         .collect();
     ms.sort_unstable();
-    Ok(web::Json(Delivery {
+    Ok(Delivery {
         outbox: stats.outbox,
         oldest_undelivered_age_secs: stats.oldest_undelivered_age_secs,
         latency: Latency {
@@ -1069,7 +1102,7 @@ pub async fn get_stats_delivery(
             dead_letters: stats.instance.dead_letters,
             attempts: stats.instance.attempts,
         },
-    }))
+    })
 }
 
 #[cfg(test)]
