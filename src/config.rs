@@ -136,8 +136,11 @@ pub struct Limits {
 pub struct RateLimits {
     /// Writes: pushes, validations, revocations (`POST`).
     pub push: RateLimit,
-    /// Reads: records, whoami (`GET`).
+    /// Reads: records, subjects, flags, statistics, whoami (`GET`).
     pub query: RateLimit,
+    /// The event feed (`GET /v1/events`), apart from other reads so that an integrator
+    /// catching up cannot starve, or be starved by, queries.
+    pub feed: RateLimit,
 }
 
 /// At most `limit` requests per `window_secs` seconds.
@@ -236,6 +239,7 @@ impl Settings {
         for (name, rl) in [
             ("push", self.rate_limits.push),
             ("query", self.rate_limits.query),
+            ("feed", self.rate_limits.feed),
         ] {
             if rl.limit == 0 || rl.window_secs == 0 {
                 return Err(ConfigError::Invalid(format!(

@@ -94,13 +94,16 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let cert = req.conn_data::<PeerCertificate>().cloned();
-        // POST/PUT/DELETE are writes; everything else reads.
-        let class = if req.method() == actix_web::http::Method::GET
-            || req.method() == actix_web::http::Method::HEAD
+        // POST/PUT/DELETE are writes; the event feed has its own budget; everything else
+        // reads.
+        let class = if req.method() != actix_web::http::Method::GET
+            && req.method() != actix_web::http::Method::HEAD
         {
-            RouteClass::Query
-        } else {
             RouteClass::Push
+        } else if req.match_pattern().as_deref() == Some("/v1/events") {
+            RouteClass::Feed
+        } else {
+            RouteClass::Query
         };
         let bearer = req
             .headers()
@@ -186,6 +189,8 @@ pub enum RouteClass {
     Push,
     /// Reads.
     Query,
+    /// The event feed.
+    Feed,
 }
 
 /// Counts the request against the caller's limit for its class; 429 when it is spent. When the
@@ -199,10 +204,20 @@ async fn rate_limit(
     let (name, cfg) = match class {
         RouteClass::Push => ("push", state.settings.rate_limits.push),
         RouteClass::Query => ("query", state.settings.rate_limits.query),
+        RouteClass::Feed => ("feed", state.settings.rate_limits.feed),
     };
     let key = format!("rl:{name}:{}", identity.actor());
     let window = std::time::Duration::from_secs(cfg.window_secs);
-    match state.cache.rate_limit(&key, cfg.limit, window).await {
+    let decision = state.cache.rate_limit(&key, cfg.limit, window).await;
+    if let Some(m) = &state.metrics {
+        let result = match &decision {
+            Ok(d) if d.allowed => "allowed",
+            Ok(_) => "limited",
+            Err(_) => "cache_error",
+        };
+        m.observe_rate_limit(name, result);
+    }
+    match decision {
         Ok(d) if d.allowed => Ok(()),
         Ok(d) => Err(ApiError::TooManyRequests {
             retry_after_secs: d.retry_after.as_secs().max(1),

@@ -6,12 +6,16 @@
 
 pub mod auth;
 pub mod conflicts;
+pub mod dashboard;
 pub mod events;
 pub mod exemptions;
 pub mod flags;
+pub mod metrics;
 pub mod problem;
+pub mod queries;
 pub mod records;
 pub mod state;
+pub mod stats;
 pub mod subjects;
 pub mod system;
 
@@ -50,16 +54,24 @@ use utoipa_swagger_ui::SwaggerUi;
         conflicts::StatusFilter,
         crate::rules::flags::FlagStatus,
         crate::rules::Severity,
+        queries::PartyCode,
+        queries::RecordStatusFilter,
+        queries::RecordSort,
+        queries::PenaltyCategoryName,
+        stats::Metric,
+        stats::SeriesBy,
+        stats::Interval,
     )),
     tags(
         (name = "system", description = "Health and identity"),
-        (name = "records", description = "Penalty records: push, validate, read, revoke"),
+        (name = "records", description = "Penalty records: push, validate, read, list, revoke"),
         (name = "subjects", description = "Who a subject is, across the four parties"),
         (name = "events", description = "Signed events for the credit platform: the feed, \
                                           the public keys, the delivery outbox"),
         (name = "first-violations", description = "First violations (首违不罚): exemptions and the region-wide check"),
         (name = "flags", description = "Joint-discipline flags and credit repair"),
         (name = "conflicts", description = "Jurisdiction conflicts: one act, several authorities; the first to file keeps it"),
+        (name = "statistics", description = "Figures for the agreement's evaluation (成效评估): volumes, cross-region flows, data quality, delivery health"),
     )
 )]
 pub struct ApiDoc;
@@ -100,8 +112,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(system::get_whoami)
         .service(records::push_records)
         .service(records::validate_records)
+        .service(queries::list_records)
         .service(records::get_record)
         .service(records::revoke_record)
+        .service(queries::search_subjects)
         .service(subjects::get_subject)
         .service(subjects::unlink_subject)
         .service(conflicts::list_conflicts)
@@ -116,7 +130,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(events::list_events)
         .service(events::get_jwks)
         .service(events::list_outbox)
-        .service(events::retry_outbox);
+        .service(events::retry_outbox)
+        .service(stats::get_stats_overview)
+        .service(stats::get_stats_timeseries)
+        .service(stats::get_stats_cross_region)
+        .service(stats::get_stats_quality)
+        .service(stats::get_stats_delivery)
+        .service(metrics::get_metrics)
+        .service(dashboard::get_dashboard);
 }
 
 /// The OpenAPI document generated from the registered routes.
@@ -232,6 +253,10 @@ async fn request_context(
         .map(str::to_owned)
         .unwrap_or_else(new_request_id);
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.metrics.clone());
+    let method = req.method().to_string();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -244,6 +269,9 @@ async fn request_context(
         .scope(id.clone(), next.call(req).instrument(span.clone()))
         .await?;
     let status = res.status().as_u16();
+    if let Some(m) = metrics {
+        m.observe_request(&method, &route, status, started.elapsed().as_secs_f64());
+    }
     span.in_scope(|| {
         tracing::info!(
             status,

@@ -29,6 +29,9 @@ pub struct AppState {
     pub event_keys: Arc<crate::publish::EventKeys>,
     /// Publisher counters (deliveries, retries, dead letters) of this instance.
     pub publish_metrics: Arc<crate::publish::publisher::Metrics>,
+    /// Prometheus metrics of this instance (`GET /metrics`); `None` only if they could not be
+    /// registered, which the unit tests rule out.
+    pub metrics: Option<Arc<super::metrics::Metrics>>,
     registry: Arc<RwLock<Arc<Registry>>>,
     base_units: Arc<Vec<crate::domain::unit::Unit>>,
 }
@@ -60,6 +63,10 @@ impl AppState {
             policy,
             event_keys,
             publish_metrics: Arc::default(),
+            metrics: super::metrics::Metrics::new()
+                .map(Arc::new)
+                .map_err(|e| tracing::error!(error = %e, "metrics could not be registered"))
+                .ok(),
             registry: Arc::new(RwLock::new(Arc::new(registry))),
             base_units: Arc::new(base_units),
         }

@@ -12,8 +12,10 @@ pub mod events;
 pub mod exemptions;
 pub mod flags;
 pub mod outbox;
+pub mod queries;
 pub mod records;
 pub mod schema;
+pub mod stats;
 pub mod subjects;
 pub mod units;
 

@@ -1,0 +1,2 @@
+DROP INDEX records_authority_date;
+DROP INDEX records_date_id;

@@ -1,0 +1,143 @@
+//! `GET /dashboard` over mutual TLS, on both backends: the page shows the pushed data in its
+//! SVG charts, loads nothing from anywhere, escapes what units typed, and is only for
+//! provincial leads, analysts and operators.
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    reason = "tests"
+)]
+
+mod common;
+
+use common::records::company_record;
+use common::{TestApp, Who, problem};
+use penex::domain::party::Party;
+use serde_json::{Value, json};
+
+const JINGAN: &str = "上海市静安区城市管理行政执法局";
+const SUZHOU: &str = "苏州市城市管理局";
+
+async fn push(app: &TestApp, c: &reqwest::Client, rec: Value) {
+    let out: Value = app
+        .push(c, &json!({ "records": [rec] }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(out["items"][0]["status"], "accepted", "{out}");
+}
+
+fn dated(authority: &str, no: &str, seed: u32, date: &str) -> Value {
+    let mut r = company_record(authority, no, seed);
+    r["CF_JDRQ"] = json!(date);
+    r["filed_date"] = json!(date);
+    r["CF_SY"] = json!(format!("当事人于{date}前擅自运输建筑垃圾（第{seed}起）。"));
+    r
+}
+
+#[tokio::test]
+async fn the_dashboard_draws_the_pushed_data_and_loads_nothing() {
+    let app = TestApp::start().await;
+    let sh = app.client(Who::Lead(Party::Shanghai));
+    let js = app.client(Who::Lead(Party::Jiangsu));
+    push(
+        &app,
+        &sh,
+        dated(JINGAN, "沪静城管罚字〔2025〕第1号", 1, "2025-01-10"),
+    )
+    .await;
+    push(
+        &app,
+        &sh,
+        dated(JINGAN, "沪静城管罚字〔2025〕第2号", 2, "2025-01-20"),
+    )
+    .await;
+    let mut odd = dated(JINGAN, "沪静城管罚字〔2025〕第3号", 3, "2025-02-05");
+    odd["CF_WFXW"] = json!("<script>alert(1)</script>乱倒垃圾");
+    push(&app, &sh, odd).await;
+    push(
+        &app,
+        &js,
+        dated(SUZHOU, "苏城管罚字〔2025〕第1号", 1, "2025-06-10"),
+    )
+    .await;
+
+    let r = app
+        .client(Who::Analyst)
+        .get(app.url("/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    let html = r.text().await.unwrap();
+    // Every chart is there, with the pushed figures.
+    for id in [
+        "records-per-month",
+        "violation-types",
+        "cross-region",
+        "flags",
+        "quality",
+        "delivery",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    assert!(html.matches("<svg").count() >= 5);
+    assert!(html.contains("data-party=\"SH\" data-month=\"2025-01\" data-value=\"2\""));
+    assert!(html.contains("data-party=\"SH\" data-month=\"2025-02\" data-value=\"1\""));
+    assert!(html.contains("data-party=\"JS\" data-month=\"2025-06\" data-value=\"1\""));
+    // Flows: Shanghai companies (USCC 9131…) decided in Shanghai (3) and in Jiangsu (1).
+    assert!(html.contains("data-from=\"SH\" data-to=\"SH\" data-value=\"3\""));
+    assert!(html.contains("data-from=\"JS\" data-to=\"SH\" data-value=\"1\""));
+    assert!(html.contains("<b>4</b>"), "four records in the overview");
+    // What a unit typed is shown, escaped; nothing runs, nothing is fetched.
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!html.contains("<script"));
+    for fetch in ["src=", "href=", "url(", "@import", "<link"] {
+        assert!(!html.contains(fetch), "{fetch}");
+    }
+    for prefix in ["http://", "https://"] {
+        let outside: Vec<&str> = html
+            .match_indices(prefix)
+            .map(|(i, _)| html[i..].split('"').next().unwrap_or_default())
+            .filter(|u| *u != "http://www.w3.org/2000/svg")
+            .collect();
+        assert!(outside.is_empty(), "{outside:?}");
+    }
+
+    // A lead sees its party's quality figures and no delivery health.
+    let lead = app.client(Who::Lead(Party::Jiangsu));
+    let page = lead
+        .get(app.url("/dashboard"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("JS-320000") && !page.contains("SH-310000 <small>"));
+    assert!(!page.contains("id=\"delivery\""));
+    // Others are refused.
+    let jingan = app.unit_client(Party::Shanghai, "SH-310106");
+    for c in [jingan, app.client(Who::Integrator)] {
+        problem(c.get(app.url("/dashboard")).send().await.unwrap(), 403).await;
+    }
+    problem(
+        app.client(Who::Anonymous)
+            .get(app.url("/dashboard"))
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    app.stop().await;
+}
