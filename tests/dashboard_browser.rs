@@ -97,9 +97,18 @@ async fn chromium_renders_the_dashboard_charts_with_the_pushed_data() {
     let sh = app.client(Who::Lead(Party::Shanghai));
     let js = app.client(Who::Lead(Party::Jiangsu));
     for (c, rec) in [
-        (&sh, dated(JINGAN, "沪静城管罚字〔2025〕第1号", 1, "2025-01-10")),
-        (&sh, dated(JINGAN, "沪静城管罚字〔2025〕第2号", 2, "2025-03-20")),
-        (&js, dated(SUZHOU, "苏城管罚字〔2025〕第1号", 1, "2025-06-10")),
+        (
+            &sh,
+            dated(JINGAN, "沪静城管罚字〔2025〕第1号", 1, "2025-01-10"),
+        ),
+        (
+            &sh,
+            dated(JINGAN, "沪静城管罚字〔2025〕第2号", 2, "2025-03-20"),
+        ),
+        (
+            &js,
+            dated(SUZHOU, "苏城管罚字〔2025〕第1号", 1, "2025-06-10"),
+        ),
     ] {
         let out: Value = app
             .push(c, &json!({ "records": [rec] }))
@@ -154,7 +163,10 @@ async fn chromium_renders_the_dashboard_charts_with_the_pushed_data() {
         "quality",
         "delivery",
     ] {
-        assert!(dom.contains(&format!("id=\"{id}\"")), "{id} missing from {dom}");
+        assert!(
+            dom.contains(&format!("id=\"{id}\"")),
+            "{id} missing from {dom}"
+        );
     }
     assert!(dom.matches("<svg").count() >= 5);
     assert!(dom.contains("data-party=\"SH\" data-month=\"2025-01\" data-value=\"1\""));

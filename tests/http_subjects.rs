@@ -198,13 +198,41 @@ async fn a_weak_subject_is_linked_when_a_strong_identifier_arrives_and_can_be_un
     let strong = subject(&app, &uscc(90)).await;
     assert_eq!(strong["linked"].as_array().unwrap().len(), 0);
     assert_eq!(strong["records"].as_array().unwrap().len(), 1);
-    // The same name in ANOTHER party is not linked.
+    // The unlinked weak subject stays unlinked when more of its records arrive.
+    let mut again = company_record(JINGAN, "沪静城管罚字〔2025〕第7号", 90);
+    again.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
+    again["CF_SY"] = json!("当事人于2025年4月1日再次违规运输建筑垃圾。");
+    let again_rec = push_ok(&app, &sh, again).await;
+    assert_eq!(subject_of(&app, &again_rec).await, weak_sid);
+    assert!(subject(&app, &weak_sid).await.get("linked_to").is_none());
+
+    // A weak record in another party, named as the only identified subject of that name and
+    // kind in the region: its (new) weak subject is linked to it; the link is shown, and its
+    // records never count towards the strong subject's flags.
+    let js = app.client(Who::Lead(Party::Jiangsu));
     let mut js_weak = company_record(SUZHOU, "苏城管罚字〔2025〕第5号", 90);
     js_weak.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
-    let js_rec = push_ok(&app, &app.client(Who::Lead(Party::Jiangsu)), js_weak).await;
+    let js_rec = push_ok(&app, &js, js_weak).await;
     let js_sid = subject_of(&app, &js_rec).await;
     assert_ne!(js_sid, weak_sid);
-    assert!(subject(&app, &js_sid).await.get("linked_to").is_none());
+    assert_eq!(
+        subject(&app, &js_sid).await["linked_to"]["linked_to"],
+        strong["id"]
+    );
+
+    // Once two identified subjects carry the name, a name alone points to neither.
+    let mut twin = company_record(SUZHOU, "苏城管罚字〔2025〕第6号", 91);
+    twin["CF_XDR_MC"] = json!("上海测试建筑工程有限公司90");
+    twin["CF_SY"] = json!("当事人于2025年5月1日违规运输建筑垃圾（另一家同名公司）。");
+    push_ok(&app, &js, twin).await;
+    let mut zj_weak = company_record("杭州市综合行政执法局", "杭综执罚字〔2025〕第8号", 90);
+    zj_weak.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
+    zj_weak["CF_SY"] = json!("当事人于2025年6月1日在西湖区违规运输建筑垃圾。");
+    let zj_rec = push_ok(&app, &app.client(Who::Lead(Party::Zhejiang)), zj_weak).await;
+    let zj_sid = subject_of(&app, &zj_rec).await;
+    let zj = subject(&app, &zj_sid).await;
+    assert_eq!(zj["strong"], false);
+    assert!(zj.get("linked_to").is_none(), "{zj}");
     problem(
         app.client(Who::Analyst)
             .get(app.url("/v1/subjects/sub_nope"))
@@ -233,7 +261,6 @@ fn org_and_uscc(body: &str) -> (String, String) {
 }
 
 #[tokio::test]
-#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test")]
 async fn a_record_with_only_the_organization_code_finds_the_subject_of_its_uscc() {
     let app = TestApp::start().await;
     let sh = app.client(Who::Lead(Party::Shanghai));
@@ -244,7 +271,11 @@ async fn a_record_with_only_the_organization_code_finds_the_subject_of_its_uscc(
     let mut first = company_record(SUZHOU, "苏城管罚字〔2025〕第31号", 31);
     first["CF_XDR_MC"] = json!("苏州示例渣土运输有限公司");
     first.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
-    first["CF_XDR_ZZJG"] = json!(format!("{}-{}", &org[..8], &org[8..]));
+    first["CF_XDR_ZZJG"] = json!(format!(
+        "{}-{}",
+        org.chars().take(8).collect::<String>(),
+        org.chars().skip(8).collect::<String>()
+    ));
     first["CF_SY"] = json!("当事人于2025年1月8日在吴中区违规运输建筑垃圾。");
     let a = push_ok(&app, &js, first).await;
     // Then the USCC only, in Shanghai, under a name written differently.

@@ -621,6 +621,8 @@ fn resolve_subject(
             )?;
             if primary.is_strong() {
                 link_weak_namesakes(conn, ready, &id, primary.kind(), now)?;
+            } else {
+                link_to_strong_namesake(conn, ready, &id, now)?;
             }
             id
         }
@@ -642,8 +644,34 @@ fn resolve_subject(
     Ok(id)
 }
 
-/// Links the unlinked weak subjects of the new strong subject's folded name and party, when
-/// their kind allows it.
+/// Links a new weak subject to the strong subject of the same folded name and kind when the
+/// name points to exactly one strong subject in the region (organizations and individual
+/// businesses only): the other direction of [`link_weak_namesakes`], for a record without
+/// identifiers that arrives after the subject's identified ones. A link shows the weak
+/// subject's records with the strong one; it never counts them towards a flag.
+fn link_to_strong_namesake(
+    conn: &mut Conn,
+    ready: &ReadyItem,
+    weak_id: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<(), StoreError> {
+    let subject = &ready.record.subject;
+    if !may_link_by_name(subject.kind, subject.kind) {
+        return Ok(());
+    }
+    let found = store::subjects::strong_named(conn, &subject.name, subject.kind.as_str())?;
+    if let [strong] = found.as_slice() {
+        let reason = format!(
+            "record {} named the only identified subject of this name and kind",
+            ready.record_id
+        );
+        store::subjects::set_link(conn, weak_id, Some(strong), Some(&reason), now)?;
+    }
+    Ok(())
+}
+
+/// Links the unlinked weak subjects of the new strong subject's folded name (in any party),
+/// when their kind allows it and no other strong subject of that kind has the name.
 fn link_weak_namesakes(
     conn: &mut Conn,
     ready: &ReadyItem,
@@ -652,16 +680,17 @@ fn link_weak_namesakes(
     now: chrono::NaiveDateTime,
 ) -> Result<(), StoreError> {
     let subject = &ready.record.subject;
-    let party = ready.authority.party.code();
-    for weak in store::subjects::weak_by_name(conn, party, &subject.name)? {
-        let weak_kind = match weak.kind.as_str() {
-            "legal_person" => SubjectKind::LegalPerson,
-            "individual_business" => SubjectKind::IndividualBusiness,
-            _ => SubjectKind::NaturalPerson,
-        };
-        if may_link_by_name(weak_kind, subject.kind) {
+    if !may_link_by_name(subject.kind, subject.kind) {
+        return Ok(());
+    }
+    let strong = store::subjects::strong_named(conn, &subject.name, subject.kind.as_str())?;
+    if strong.iter().any(|id| id != strong_id) {
+        return Ok(());
+    }
+    for weak in store::subjects::weak_named(conn, &subject.name)? {
+        if weak.kind == subject.kind.as_str() {
             let reason = format!(
-                "record {} brought a {} for the same name, party and kind",
+                "record {} brought a {} for the same name and kind",
                 ready.record_id, key_kind
             );
             store::subjects::set_link(conn, &weak.id, Some(strong_id), Some(&reason), now)?;

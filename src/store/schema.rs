@@ -247,6 +247,7 @@ diesel::table! {
 diesel::joinable!(record_versions -> records (record_id));
 diesel::joinable!(outbox -> events (event_seq));
 diesel::joinable!(subject_keys -> subjects (subject_id));
+diesel::joinable!(subject_names -> subjects (subject_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     conflicts,

@@ -156,15 +156,26 @@ pub fn names(conn: &mut Conn, subject_id: &str) -> Result<Vec<String>, StoreErro
         .load(conn)?)
 }
 
-/// Unlinked weak subjects of this party and folded name.
-pub fn weak_by_name(
-    conn: &mut Conn,
-    party: &str,
-    name: &str,
-) -> Result<Vec<SubjectRow>, StoreError> {
+/// Ids of the strong subjects of this kind seen under this folded name, in any party (at most
+/// two: enough to tell whether the name points to exactly one).
+pub fn strong_named(conn: &mut Conn, name: &str, kind: &str) -> Result<Vec<String>, StoreError> {
+    let mut ids: Vec<String> = subject_names::table
+        .inner_join(subjects::table)
+        .filter(subject_names::name.eq(name))
+        .filter(subjects::strong.eq(true))
+        .filter(subjects::kind.eq(kind))
+        .select(subjects::id)
+        .limit(3)
+        .load(conn)?;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Unlinked weak subjects of this folded name, in any party.
+pub fn weak_named(conn: &mut Conn, name: &str) -> Result<Vec<SubjectRow>, StoreError> {
     Ok(subjects::table
         .filter(subjects::strong.eq(false))
-        .filter(subjects::party.eq(party))
         .filter(subjects::name.eq(name))
         .filter(subjects::linked_to.is_null())
         .select(SubjectRow::as_select())
