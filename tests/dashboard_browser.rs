@@ -6,7 +6,7 @@
 //! puts a loopback relay in front of penex: the browser asks the relay over plain HTTP, the relay
 //! asks penex over mutual TLS with the analyst's certificate and hands back status, body and
 //! the security headers unchanged. Without `chromium` on the PATH the test says so and passes,
-//! unless `PENEX_REQUIRE_CHROMIUM` is set (as `.ci/run` does after installing it).
+//! unless `PENEX_TEST_REQUIRE_CHROMIUM` is set (as `.ci/run` does after installing it).
 #![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 
 mod common;
@@ -21,7 +21,7 @@ const JINGAN: &str = "上海市静安区城市管理行政执法局";
 const SUZHOU: &str = "苏州市城市管理局";
 
 fn chromium() -> Option<std::path::PathBuf> {
-    if let Some(p) = std::env::var_os("PENEX_CHROMIUM") {
+    if let Some(p) = std::env::var_os("PENEX_TEST_CHROMIUM") {
         return Some(p.into());
     }
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -87,8 +87,8 @@ async fn relay(listener: tokio::net::TcpListener, client: reqwest::Client, base:
 async fn chromium_renders_the_dashboard_charts_with_the_pushed_data() {
     let Some(browser) = chromium() else {
         assert!(
-            std::env::var_os("PENEX_REQUIRE_CHROMIUM").is_none(),
-            "PENEX_REQUIRE_CHROMIUM is set but chromium is not installed"
+            std::env::var_os("PENEX_TEST_REQUIRE_CHROMIUM").is_none(),
+            "PENEX_TEST_REQUIRE_CHROMIUM is set but chromium is not installed"
         );
         eprintln!("chromium not installed: the browser test is skipped (apt-get install chromium)");
         return;
