@@ -586,8 +586,9 @@ fn store_ready(
 /// subject owns, or a new one. The item's other keys that no subject owns yet are given to it,
 /// so a later record carrying only one of them finds it; a key another subject owns stays
 /// with that subject (two subjects known by different strong identifiers are never merged).
-/// A new strong subject links the unlinked weak subjects of the same folded name, party and
-/// kind (organizations only), with the reason kept. Returns the subject id.
+/// A new subject is linked by name (organizations and individual businesses only, with the
+/// reason kept): see [`link_weak_namesakes`] and [`link_to_strong_namesake`]. Returns the
+/// subject id.
 fn resolve_subject(
     conn: &mut Conn,
     ready: &ReadyItem,
