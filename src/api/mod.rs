@@ -57,7 +57,7 @@ use utoipa_swagger_ui::SwaggerUi;
         queries::PartyCode,
         queries::RecordStatusFilter,
         queries::RecordSort,
-        queries::PenaltyCategoryName,
+        crate::domain::record::PenaltyCategory,
         stats::Metric,
         stats::SeriesBy,
         stats::Interval,

@@ -74,40 +74,6 @@ pub enum RecordSort {
     DecisionDateAsc,
 }
 
-/// The penalty categories of Administrative Penalty Law (2021) art. 9, by their API names.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum PenaltyCategoryName {
-    /// 警告.
-    Warning,
-    /// 通报批评.
-    PublicCriticism,
-    /// 罚款.
-    Fine,
-    /// 没收违法所得.
-    ConfiscateIllegalGains,
-    /// 没收非法财物.
-    ConfiscateIllegalProperty,
-    /// 暂扣许可证件.
-    SuspendLicence,
-    /// 降低资质等级.
-    LowerQualification,
-    /// 吊销许可证件.
-    RevokeLicence,
-    /// 限制开展生产经营活动.
-    RestrictBusinessActivities,
-    /// 责令停产停业.
-    OrderSuspension,
-    /// 责令关闭.
-    OrderClosure,
-    /// 限制从业.
-    RestrictEmployment,
-    /// 行政拘留.
-    AdministrativeDetention,
-    /// 其他.
-    Other,
-}
-
 /// Filters of `GET /v1/records`. Every parameter is optional; together they narrow (AND).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -132,7 +98,7 @@ pub struct RecordQuery {
     #[param(value_type = Option<String>, example = "未经许可运输建筑垃圾", max_length = 200)]
     pub violation_type: Option<String>,
     /// A penalty category the record holds (art. 9).
-    #[param(value_type = Option<PenaltyCategoryName>, example = "fine")]
+    #[param(value_type = Option<crate::domain::record::PenaltyCategory>, example = "fine")]
     pub category: Option<String>,
     /// Decision date (处罚决定日期) from, inclusive.
     #[param(value_type = Option<String>, format = Date, example = "2025-01-01")]

@@ -243,7 +243,19 @@ impl<'de> Deserialize<'de> for IdType {
 
 /// 处罚类别: the kinds of administrative penalty of the Administrative Penalty Law (2021),
 /// art. 9. Ordered as the article lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PenaltyCategory {
     /// 警告.
