@@ -106,9 +106,9 @@ fn new_event_id() -> Result<String, StoreError> {
 
 /// The subject as the platform sees it: identifiers of organizations, never identity
 /// documents (those are kept only as blind indexes).
-fn subject_view(conn: &mut Conn, subject_id: &str) -> Result<Value, StoreError> {
-    let Some(row) = store::subjects::find(conn, subject_id)? else {
-        return Ok(json!({ "id": subject_id }));
+fn subject_view(row: Option<&store::subjects::SubjectRow>, subject_id: &str) -> Value {
+    let Some(row) = row else {
+        return json!({ "id": subject_id });
     };
     let shows_identifier = matches!(
         row.key_kind.as_str(),
@@ -122,9 +122,9 @@ fn subject_view(conn: &mut Conn, subject_id: &str) -> Result<Value, StoreError> 
         "name": row.name,
     });
     if shows_identifier && let Some(map) = v.as_object_mut() {
-        map.insert("identifier".into(), Value::String(row.key_value));
+        map.insert("identifier".into(), Value::String(row.key_value.clone()));
     }
-    Ok(v)
+    v
 }
 
 /// Writes one event and its outbox row in the caller's transaction; returns the stored row.
@@ -133,49 +133,81 @@ pub fn emit(
     emitter: &Emitter,
     draft: EventDraft,
 ) -> Result<store::events::EventRow, StoreError> {
-    let seq = store::events::next_seq(conn)?;
-    let id = new_event_id()?;
-    let now = store::now_utc();
-    let mut state = draft.state;
-    reveal(&emitter.pii, &mut state, Reveal::Masked);
-    let mut basis = draft.basis;
-    reveal(&emitter.pii, &mut basis, Reveal::Masked);
-    let mut payload = json!({
-        "id": id,
-        "seq": seq,
-        "type": draft.event_type.as_str(),
-        "occurred_at": now.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "subject": subject_view(conn, &draft.subject_id)?,
-    });
-    if let Some(map) = payload.as_object_mut() {
-        let key = if draft.event_type.is_flag() {
-            "flag"
-        } else {
-            "record"
-        };
-        map.insert(key.into(), state);
-        map.insert("basis".into(), basis);
+    emit_many(conn, emitter, vec![draft])?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("no event was written".into()))
+}
+
+/// Writes these events, in order, with consecutive sequence numbers, and their outbox rows in
+/// the caller's transaction: one sequence update, one subject lookup and multi-row inserts,
+/// whatever their number. Returns the stored rows.
+pub fn emit_many(
+    conn: &mut Conn,
+    emitter: &Emitter,
+    drafts: Vec<EventDraft>,
+) -> Result<Vec<store::events::EventRow>, StoreError> {
+    if drafts.is_empty() {
+        return Ok(Vec::new());
     }
-    let payload = payload.to_string();
+    let subject_ids: Vec<String> = drafts.iter().map(|d| d.subject_id.clone()).collect();
+    let subjects: std::collections::HashMap<String, store::subjects::SubjectRow> =
+        store::subjects::find_many(conn, &subject_ids)?
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+    let count = i64::try_from(drafts.len())
+        .map_err(|_| StoreError::Corrupt("too many events in one transaction".into()))?;
+    let first = store::events::take_seqs(conn, count)?;
+    let now = store::now_utc();
+    let occurred_at = now
+        .and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let keys = emitter.keys.get();
     let signer = keys.current();
-    let jws = sign_compact(signer, payload.as_bytes(), Some(JWS_TYP))
-        .map_err(|e| StoreError::Corrupt(format!("event signing failed: {e}")))?;
-    let row = store::events::EventRow {
-        seq,
-        id,
-        event_type: draft.event_type.as_str().to_owned(),
-        subject_id: draft.subject_id,
-        record_id: draft.record_id,
-        flag_id: draft.flag_id,
-        payload,
-        jws,
-        kid: signer.kid().to_owned(),
-        created_at: now,
-    };
-    store::events::insert(conn, &row, true)?;
-    tracing::debug!(event.seq = seq, event.id = %row.id, event.r#type = %row.event_type, "event emitted");
-    Ok(row)
+    let mut rows = Vec::with_capacity(drafts.len());
+    for (seq, draft) in (first..).zip(drafts) {
+        let id = new_event_id()?;
+        let mut state = draft.state;
+        reveal(&emitter.pii, &mut state, Reveal::Masked);
+        let mut basis = draft.basis;
+        reveal(&emitter.pii, &mut basis, Reveal::Masked);
+        let mut payload = json!({
+            "id": id,
+            "seq": seq,
+            "type": draft.event_type.as_str(),
+            "occurred_at": occurred_at,
+            "subject": subject_view(subjects.get(&draft.subject_id), &draft.subject_id),
+        });
+        if let Some(map) = payload.as_object_mut() {
+            let key = if draft.event_type.is_flag() {
+                "flag"
+            } else {
+                "record"
+            };
+            map.insert(key.into(), state);
+            map.insert("basis".into(), basis);
+        }
+        let payload = payload.to_string();
+        let jws = sign_compact(signer, payload.as_bytes(), Some(JWS_TYP))
+            .map_err(|e| StoreError::Corrupt(format!("event signing failed: {e}")))?;
+        rows.push(store::events::EventRow {
+            seq,
+            id,
+            event_type: draft.event_type.as_str().to_owned(),
+            subject_id: draft.subject_id,
+            record_id: draft.record_id,
+            flag_id: draft.flag_id,
+            payload,
+            jws,
+            kid: signer.kid().to_owned(),
+            created_at: now,
+        });
+    }
+    store::events::insert_many(conn, &rows, true)?;
+    for row in &rows {
+        tracing::debug!(event.seq = row.seq, event.id = %row.id, event.r#type = %row.event_type, "event emitted");
+    }
+    Ok(rows)
 }
 
 /// A record's state after a change: identity, status, the canonical record of `version`
@@ -188,6 +220,17 @@ pub fn record_state(
     let Some(row) = store::records::find(conn, record_id)? else {
         return Ok(None);
     };
+    state_of_row(conn, &row, version).map(Some)
+}
+
+/// [`record_state`] of a row already read (reads the version's JSON only when `version` is
+/// not the current one).
+fn state_of_row(
+    conn: &mut Conn,
+    row: &store::records::RecordRow,
+    version: Option<i64>,
+) -> Result<(String, Value), StoreError> {
+    let record_id = row.id.as_str();
     let version = version.unwrap_or(row.version);
     let canonical = if version == row.version {
         row.canonical_json.clone()
@@ -234,7 +277,7 @@ pub fn record_state(
         .subject_id
         .clone()
         .unwrap_or_else(|| format!("unresolved:{}", row.id));
-    Ok(Some((subject, state)))
+    Ok((subject, state))
 }
 
 /// The events of a push: `record.published` for each accepted item, `record.corrected` for each
@@ -247,36 +290,41 @@ pub fn emit_for_outcomes(
     batch_id: &str,
     unit_code: &str,
 ) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for o in outcomes {
-        let event_type = match o.status {
-            // A record that lost jurisdiction is still a published decision; its state says
-            // `conflict_role: loser`.
-            ItemStatus::Accepted | ItemStatus::Conflict => EventType::RecordPublished,
-            ItemStatus::Corrected => EventType::RecordCorrected,
-            ItemStatus::Duplicate | ItemStatus::Rejected => continue,
-        };
-        let Some(record_id) = o.record_id.as_deref() else {
+    let wanted: Vec<(EventType, &ItemOutcome, &str)> = outcomes
+        .iter()
+        .filter_map(|o| {
+            let event_type = match o.status {
+                // A record that lost jurisdiction is still a published decision; its state
+                // says `conflict_role: loser`.
+                ItemStatus::Accepted | ItemStatus::Conflict => EventType::RecordPublished,
+                ItemStatus::Corrected => EventType::RecordCorrected,
+                ItemStatus::Duplicate | ItemStatus::Rejected => return None,
+            };
+            Some((event_type, o, o.record_id.as_deref()?))
+        })
+        .collect();
+    let ids: Vec<String> = wanted.iter().map(|(_, _, id)| (*id).to_owned()).collect();
+    let rows: std::collections::HashMap<String, store::records::RecordRow> =
+        store::records::find_many(conn, &ids)?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+    let mut drafts = Vec::with_capacity(wanted.len());
+    for (event_type, o, record_id) in wanted {
+        let Some(row) = rows.get(record_id) else {
             continue;
         };
-        let Some((subject_id, state)) = record_state(conn, record_id, o.version)? else {
-            continue;
-        };
-        emit(
-            conn,
-            emitter,
-            EventDraft {
-                event_type,
-                subject_id,
-                record_id: Some(record_id.to_owned()),
-                flag_id: None,
-                state,
-                basis: json!({ "batch_id": batch_id, "unit": unit_code, "item": o.index }),
-            },
-        )?;
-        n += 1;
+        let (subject_id, state) = state_of_row(conn, row, o.version)?;
+        drafts.push(EventDraft {
+            event_type,
+            subject_id,
+            record_id: Some(record_id.to_owned()),
+            flag_id: None,
+            state,
+            basis: json!({ "batch_id": batch_id, "unit": unit_code, "item": o.index }),
+        });
     }
-    Ok(n)
+    Ok(emit_many(conn, emitter, drafts)?.len())
 }
 
 /// The `record.revoked` event of a revocation. Call inside the revocation's transaction,
@@ -341,6 +389,7 @@ pub fn emit_flag_changes(
     changes: &[crate::service::flags::Change],
 ) -> Result<usize, StoreError> {
     use crate::rules::flags::FlagStatus;
+    let mut drafts = Vec::with_capacity(changes.len());
     for ch in changes {
         let f = &ch.flag;
         let event_type = match FlagStatus::parse(&f.status) {
@@ -350,28 +399,24 @@ pub fn emit_flag_changes(
             Some(FlagStatus::Withdrawn) | None => EventType::FlagWithdrawn,
         };
         let basis: Value = serde_json::from_str(&f.basis_json).unwrap_or(Value::Null);
-        emit(
-            conn,
-            emitter,
-            EventDraft {
-                event_type,
-                subject_id: f.subject_id.clone(),
-                record_id: None,
-                flag_id: Some(f.id.clone()),
-                state: json!({
-                    "id": f.id,
-                    "rule_id": f.rule_id,
-                    "severity": f.severity,
-                    "status": f.status,
-                    "previous_status": ch.before.map(FlagStatus::as_str),
-                    "effective_from": f.effective_from,
-                    "effective_until": f.effective_until,
-                    "version": f.version,
-                    "parties": f.parties.split(',').filter(|p| !p.is_empty()).collect::<Vec<_>>(),
-                }),
-                basis: json!({ "records": basis }),
-            },
-        )?;
+        drafts.push(EventDraft {
+            event_type,
+            subject_id: f.subject_id.clone(),
+            record_id: None,
+            flag_id: Some(f.id.clone()),
+            state: json!({
+                "id": f.id,
+                "rule_id": f.rule_id,
+                "severity": f.severity,
+                "status": f.status,
+                "previous_status": ch.before.map(FlagStatus::as_str),
+                "effective_from": f.effective_from,
+                "effective_until": f.effective_until,
+                "version": f.version,
+                "parties": f.parties.split(',').filter(|p| !p.is_empty()).collect::<Vec<_>>(),
+            }),
+            basis: json!({ "records": basis }),
+        });
     }
-    Ok(changes.len())
+    Ok(emit_many(conn, emitter, drafts)?.len())
 }

@@ -23,6 +23,7 @@ use crate::domain::registry::Registry;
 use crate::domain::unit::{Unit, UnitCode};
 use crate::normalize::{Field, FieldIssue, IssueCode, NormalizeContext, normalize_record};
 use crate::rules::flags::Cause;
+use crate::store::batch::{BatchStore, RecordOut, SubmissionOut, Wanted};
 use crate::store::{self, Conn, StoreError};
 use serde::Serialize;
 use serde_json::Value;
@@ -361,6 +362,7 @@ pub fn apply(
     meta: &BatchMeta<'_>,
 ) -> Result<Vec<ItemOutcome>, StoreError> {
     let now = store::now_utc();
+    let mut bs = BatchStore::load(conn, wanted(items))?;
     let mut outcomes = Vec::with_capacity(items.len());
     for p in items {
         let outcome = match &p.item {
@@ -369,21 +371,17 @@ pub fn apply(
                 errors,
                 warnings,
             } => {
-                let errors_json = serde_json::to_string(errors).ok();
-                store::records::insert_submission(
-                    conn,
-                    &store::records::NewSubmission {
-                        batch_id: meta.batch_id,
-                        item_index: i64::try_from(*index).unwrap_or(i64::MAX),
-                        unit_code: meta.unit_code,
-                        received_at: now,
-                        idempotency_key: meta.idempotency_key,
-                        raw_json: &p.raw_sealed,
-                        outcome: ItemStatus::Rejected.as_str(),
-                        record_id: None,
-                        errors_json: errors_json.as_deref(),
-                    },
-                )?;
+                bs.add_submission(SubmissionOut {
+                    batch_id: meta.batch_id.to_owned(),
+                    item_index: i64::try_from(*index).unwrap_or(i64::MAX),
+                    unit_code: meta.unit_code.to_owned(),
+                    received_at: now,
+                    idempotency_key: meta.idempotency_key.map(str::to_owned),
+                    raw_json: p.raw_sealed.clone(),
+                    outcome: ItemStatus::Rejected.as_str().to_owned(),
+                    record_id: None,
+                    errors_json: serde_json::to_string(errors).ok(),
+                });
                 ItemOutcome {
                     index: *index,
                     status: ItemStatus::Rejected,
@@ -394,10 +392,11 @@ pub fn apply(
                     conflict: None,
                 }
             }
-            Prepared::Ready(ready) => store_ready(conn, ready, &p.raw_sealed, meta, now)?,
+            Prepared::Ready(ready) => store_ready(&mut bs, ready, &p.raw_sealed, meta, now)?,
         };
         outcomes.push(outcome);
     }
+    bs.flush(conn)?;
     mark_conflicts(conn, &meta.policy, &mut outcomes)?;
     let changed: Vec<String> = outcomes
         .iter()
@@ -499,8 +498,23 @@ pub fn store_batch(
     write_tx_retrying(conn, |c| apply(c, prepared, meta))
 }
 
+/// What the batch can ask of the store: its record ids, subject keys and subject names.
+fn wanted(items: &[PreparedItem]) -> Wanted {
+    let mut w = Wanted::default();
+    for p in items {
+        if let Prepared::Ready(ready) = &p.item {
+            w.record_ids.push(ready.record_id.clone());
+            w.names.push(ready.record.subject.name.clone());
+            for key in &ready.subject_keys {
+                w.keys.push((key.kind().to_owned(), key.value()));
+            }
+        }
+    }
+    w
+}
+
 fn store_ready(
-    conn: &mut Conn,
+    bs: &mut BatchStore,
     ready: &ReadyItem,
     raw_sealed: &str,
     meta: &BatchMeta<'_>,
@@ -508,8 +522,7 @@ fn store_ready(
 ) -> Result<ItemOutcome, StoreError> {
     let r = &ready.record;
     let hash = r.content_fingerprint();
-    let existing =
-        store::records::find_by_identity(conn, ready.authority.code.as_str(), &r.decision_no)?;
+    let existing = bs.record(&ready.record_id).cloned();
     let (status, version) = match &existing {
         None => (ItemStatus::Accepted, 1),
         Some(row) if row.content_hash.as_slice() == hash.as_slice() => {
@@ -517,59 +530,47 @@ fn store_ready(
         }
         Some(row) => (ItemStatus::Corrected, row.version + 1),
     };
-    let submission_id = store::records::insert_submission(
-        conn,
-        &store::records::NewSubmission {
-            batch_id: meta.batch_id,
-            item_index: i64::try_from(ready.index).unwrap_or(i64::MAX),
-            unit_code: meta.unit_code,
-            received_at: now,
-            idempotency_key: meta.idempotency_key,
-            raw_json: raw_sealed,
-            outcome: status.as_str(),
-            record_id: Some(&ready.record_id),
-            errors_json: None,
-        },
-    )?;
+    let item_index = i64::try_from(ready.index).unwrap_or(i64::MAX);
+    bs.add_submission(SubmissionOut {
+        batch_id: meta.batch_id.to_owned(),
+        item_index,
+        unit_code: meta.unit_code.to_owned(),
+        received_at: now,
+        idempotency_key: meta.idempotency_key.map(str::to_owned),
+        raw_json: raw_sealed.to_owned(),
+        outcome: status.as_str().to_owned(),
+        record_id: Some(ready.record_id.clone()),
+        errors_json: None,
+    });
     if status != ItemStatus::Duplicate {
-        let subject_id = resolve_subject(conn, ready, now)?;
-        let write = store::records::RecordWrite {
-            id: &ready.record_id,
-            authority_code: ready.authority.code.as_str(),
-            decision_no: &r.decision_no,
-            party: ready.authority.party.code(),
-            version,
-            status: existing.as_ref().map_or("active", |e| e.status.as_str()),
-            content_hash: &hash,
-            subject_kind: r.subject.kind.as_str(),
-            subject_name: &r.subject.name,
-            subject_uscc: r.subject.uscc.as_deref(),
-            subject_id_index: ready.subject_id_index.as_deref(),
-            violation_type: &r.violation_type,
-            decision_date: r.decision_date,
-            fine_fen: r.fine_fen,
-            publicity_until: r.publicity_until,
-            publicity_min_until: r.publicity_min_until,
-            canonical_json: &ready.sealed_json,
-            subject_id: Some(&subject_id),
-            updated_at: now,
-        };
-        if existing.is_none() {
-            store::records::insert(conn, &write, now)?;
-        } else {
-            store::records::update(conn, &write)?;
-        }
-        store::records::insert_version(
-            conn,
-            &store::records::VersionRow {
-                record_id: ready.record_id.clone(),
+        let subject_id = resolve_subject(bs, ready, now)?;
+        bs.write_record(
+            RecordOut {
+                id: ready.record_id.clone(),
+                authority_code: ready.authority.code.as_str().to_owned(),
+                decision_no: r.decision_no.clone(),
+                party: ready.authority.party.code().to_owned(),
                 version,
+                status: existing
+                    .as_ref()
+                    .map_or_else(|| "active".to_owned(), |e| e.status.clone()),
                 content_hash: hash.to_vec(),
+                subject_kind: r.subject.kind.as_str().to_owned(),
+                subject_name: r.subject.name.clone(),
+                subject_uscc: r.subject.uscc.clone(),
+                subject_id_index: ready.subject_id_index.clone(),
+                violation_type: r.violation_type.clone(),
+                decision_date: r.decision_date,
+                fine_fen: r.fine_fen,
+                publicity_until: r.publicity_until,
+                publicity_min_until: r.publicity_min_until,
                 canonical_json: ready.sealed_json.clone(),
-                submission_id,
+                subject_id: Some(subject_id),
                 created_at: now,
+                updated_at: now,
             },
-        )?;
+            item_index,
+        );
     }
     Ok(ItemOutcome {
         index: ready.index,
@@ -590,7 +591,7 @@ fn store_ready(
 /// reason kept): see [`link_weak_namesakes`] and [`link_to_strong_namesake`]. Returns the
 /// subject id.
 fn resolve_subject(
-    conn: &mut Conn,
+    bs: &mut BatchStore,
     ready: &ReadyItem,
     now: chrono::NaiveDateTime,
 ) -> Result<String, StoreError> {
@@ -598,39 +599,37 @@ fn resolve_subject(
     let Some(primary) = ready.subject_keys.first() else {
         return Err(StoreError::Corrupt("a record without a subject key".into()));
     };
-    let mut owners = Vec::with_capacity(ready.subject_keys.len());
-    for key in &ready.subject_keys {
-        owners.push(store::subjects::owner(conn, key.kind(), &key.value())?);
-    }
+    let owners: Vec<Option<String>> = ready
+        .subject_keys
+        .iter()
+        .map(|key| bs.owner(key.kind(), &key.value()))
+        .collect();
     let found = owners.iter().flatten().next().cloned();
     let id = match found {
         Some(id) => id,
         None => {
             let id = primary.subject_id();
-            store::subjects::insert(
-                conn,
-                &store::subjects::NewSubject {
-                    id: &id,
-                    key_kind: primary.kind(),
-                    key_value: &primary.value(),
-                    strong: primary.is_strong(),
-                    kind: subject.kind.as_str(),
-                    party: ready.authority.party.code(),
-                    name: &subject.name,
-                    created_at: now,
-                },
-            )?;
+            bs.insert_subject(&store::subjects::NewSubject {
+                id: &id,
+                key_kind: primary.kind(),
+                key_value: &primary.value(),
+                strong: primary.is_strong(),
+                kind: subject.kind.as_str(),
+                party: ready.authority.party.code(),
+                name: &subject.name,
+                created_at: now,
+            });
             if primary.is_strong() {
-                link_weak_namesakes(conn, ready, &id, primary.kind(), now)?;
+                link_weak_namesakes(bs, ready, &id, primary.kind(), now);
             } else {
-                link_to_strong_namesake(conn, ready, &id, now)?;
+                link_to_strong_namesake(bs, ready, &id, now);
             }
             id
         }
     };
     for (key, owner) in ready.subject_keys.iter().zip(&owners) {
         match owner {
-            None => store::subjects::add_key(conn, &id, key.kind(), &key.value(), now)?,
+            None => bs.add_key(&id, key.kind(), &key.value(), now),
             Some(other) if *other != id => tracing::warn!(
                 record = %ready.record_id,
                 subject = %id,
@@ -641,7 +640,7 @@ fn resolve_subject(
             Some(_) => {}
         }
     }
-    store::subjects::add_name(conn, &id, &subject.name, now)?;
+    bs.add_name(&id, &subject.name, now);
     Ok(id)
 }
 
@@ -651,53 +650,53 @@ fn resolve_subject(
 /// identifiers that arrives after the subject's identified ones. A link shows the weak
 /// subject's records with the strong one; it never counts them towards a flag.
 fn link_to_strong_namesake(
-    conn: &mut Conn,
+    bs: &mut BatchStore,
     ready: &ReadyItem,
     weak_id: &str,
     now: chrono::NaiveDateTime,
-) -> Result<(), StoreError> {
+) {
     let subject = &ready.record.subject;
     if !may_link_by_name(subject.kind, subject.kind) {
-        return Ok(());
+        return;
     }
-    let found = store::subjects::strong_named(conn, &subject.name, subject.kind.as_str())?;
-    if let [strong] = found.as_slice() {
+    if let [strong] = bs
+        .strong_named(&subject.name, subject.kind.as_str())
+        .as_slice()
+    {
         let reason = format!(
             "record {} named the only identified subject of this name and kind",
             ready.record_id
         );
-        store::subjects::set_link(conn, weak_id, Some(strong), Some(&reason), now)?;
+        bs.set_link(weak_id, strong, &reason, now);
     }
-    Ok(())
 }
 
 /// Links the unlinked weak subjects of the new strong subject's folded name (in any party),
 /// when their kind allows it and no other strong subject of that kind has the name.
 fn link_weak_namesakes(
-    conn: &mut Conn,
+    bs: &mut BatchStore,
     ready: &ReadyItem,
     strong_id: &str,
     key_kind: &str,
     now: chrono::NaiveDateTime,
-) -> Result<(), StoreError> {
+) {
     let subject = &ready.record.subject;
     if !may_link_by_name(subject.kind, subject.kind) {
-        return Ok(());
+        return;
     }
-    let strong = store::subjects::strong_named(conn, &subject.name, subject.kind.as_str())?;
+    let strong = bs.strong_named(&subject.name, subject.kind.as_str());
     if strong.iter().any(|id| id != strong_id) {
-        return Ok(());
+        return;
     }
-    for weak in store::subjects::weak_named(conn, &subject.name)? {
-        if weak.kind == subject.kind.as_str() {
+    for (weak, kind) in bs.weak_named(&subject.name) {
+        if kind == subject.kind.as_str() {
             let reason = format!(
                 "record {} brought a {} for the same name and kind",
                 ready.record_id, key_kind
             );
-            store::subjects::set_link(conn, &weak.id, Some(strong_id), Some(&reason), now)?;
+            bs.set_link(&weak, strong_id, &reason, now);
         }
     }
-    Ok(())
 }
 
 /// Why a record was revoked (行政处罚决定被撤销).

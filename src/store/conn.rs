@@ -23,6 +23,19 @@ pub enum AnyConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// Runs `$body` with `$c` bound to the concrete connection of either backend: for the
+/// statements diesel's `MultiConnection` cannot express, such as multi-row inserts on SQLite
+/// (stack.md L8). The body is compiled once per backend.
+macro_rules! on_each_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::store::conn::AnyConnection::Postgresql($c) => $body,
+            $crate::store::conn::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_each_backend;
+
 /// The connection type repositories take.
 pub type Conn = AnyConnection;
 

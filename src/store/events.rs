@@ -7,6 +7,7 @@
 //! therefore never see k+1 before k. Lock order, to rule out deadlocks: a transaction takes the
 //! audit head (`store::audit::append`) before the events head, never the other way round.
 
+use super::conn::on_each_backend;
 use super::schema::{chain_heads, events, outbox};
 use super::{Conn, StoreError};
 use chrono::NaiveDateTime;
@@ -41,14 +42,38 @@ pub struct EventRow {
 /// Takes the next event sequence number; the `events` head stays locked until the caller's
 /// transaction ends.
 pub fn next_seq(conn: &mut Conn) -> Result<i64, StoreError> {
-    Ok(diesel::update(chain_heads::table.find("events"))
-        .set(chain_heads::seq.eq(chain_heads::seq + 1))
+    take_seqs(conn, 1)
+}
+
+/// Takes `count` (≥ 1) consecutive sequence numbers and returns the first; the `events` head
+/// stays locked until the caller's transaction ends.
+pub fn take_seqs(conn: &mut Conn, count: i64) -> Result<i64, StoreError> {
+    let last: i64 = diesel::update(chain_heads::table.find("events"))
+        .set(chain_heads::seq.eq(chain_heads::seq + count))
         .returning(chain_heads::seq)
-        .get_result(conn)?)
+        .get_result(conn)?;
+    Ok(last - count + 1)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = events)]
+#[diesel(treat_none_as_default_value = false)]
+struct NewEvent<'a> {
+    seq: i64,
+    id: &'a str,
+    event_type: &'a str,
+    subject_id: &'a str,
+    record_id: Option<&'a str>,
+    flag_id: Option<&'a str>,
+    payload: &'a str,
+    jws: &'a str,
+    kid: &'a str,
+    created_at: NaiveDateTime,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = outbox)]
+#[diesel(treat_none_as_default_value = false)]
 struct NewOutbox<'a> {
     event_seq: i64,
     event_id: &'a str,
@@ -59,34 +84,52 @@ struct NewOutbox<'a> {
     created_at: NaiveDateTime,
 }
 
+/// Rows per multi-row insert: well under both backends' limits on bound parameters.
+const CHUNK: usize = 500;
+
 /// Inserts an event and, when `deliver`, its pending outbox row.
 pub fn insert(conn: &mut Conn, row: &EventRow, deliver: bool) -> Result<(), StoreError> {
-    diesel::insert_into(events::table)
-        .values((
-            events::seq.eq(row.seq),
-            events::id.eq(&row.id),
-            events::event_type.eq(&row.event_type),
-            events::subject_id.eq(&row.subject_id),
-            events::record_id.eq(row.record_id.as_deref()),
-            events::flag_id.eq(row.flag_id.as_deref()),
-            events::payload.eq(&row.payload),
-            events::jws.eq(&row.jws),
-            events::kid.eq(&row.kid),
-            events::created_at.eq(row.created_at),
-        ))
-        .execute(conn)?;
-    if deliver {
-        diesel::insert_into(outbox::table)
-            .values(NewOutbox {
-                event_seq: row.seq,
-                event_id: &row.id,
+    insert_many(conn, std::slice::from_ref(row), deliver)
+}
+
+/// Inserts events and, when `deliver`, their pending outbox rows, with multi-row inserts.
+pub fn insert_many(conn: &mut Conn, rows: &[EventRow], deliver: bool) -> Result<(), StoreError> {
+    for chunk in rows.chunks(CHUNK) {
+        let values: Vec<NewEvent<'_>> = chunk
+            .iter()
+            .map(|row| NewEvent {
+                seq: row.seq,
+                id: &row.id,
+                event_type: &row.event_type,
                 subject_id: &row.subject_id,
-                status: "pending",
-                attempts: 0,
-                next_attempt_at: row.created_at,
+                record_id: row.record_id.as_deref(),
+                flag_id: row.flag_id.as_deref(),
+                payload: &row.payload,
+                jws: &row.jws,
+                kid: &row.kid,
                 created_at: row.created_at,
             })
-            .execute(conn)?;
+            .collect();
+        on_each_backend!(conn, c => diesel::insert_into(events::table)
+            .values(&values)
+            .execute(c))?;
+        if deliver {
+            let outbox_rows: Vec<NewOutbox<'_>> = chunk
+                .iter()
+                .map(|row| NewOutbox {
+                    event_seq: row.seq,
+                    event_id: &row.id,
+                    subject_id: &row.subject_id,
+                    status: "pending",
+                    attempts: 0,
+                    next_attempt_at: row.created_at,
+                    created_at: row.created_at,
+                })
+                .collect();
+            on_each_backend!(conn, c => diesel::insert_into(outbox::table)
+                .values(&outbox_rows)
+                .execute(c))?;
+        }
     }
     Ok(())
 }

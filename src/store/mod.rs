@@ -6,6 +6,7 @@
 
 pub mod apikeys;
 pub mod audit;
+pub mod batch;
 pub mod conflicts;
 pub mod conn;
 pub mod events;
@@ -20,6 +21,9 @@ pub mod subjects;
 pub mod units;
 
 pub use conn::{AnyConnection, Conn, DatabaseUrl, Pool};
+
+/// Values per `IN (…)` list: well under SQLite's and PostgreSQL's limits on bound parameters.
+pub(crate) const IN_CHUNK: usize = 5_000;
 
 /// What can go wrong in the store. Causes are for logs; the API maps these to 503/500
 /// without their text.

@@ -145,6 +145,20 @@ pub fn find(conn: &mut Conn, id: &str) -> Result<Option<RecordRow>, StoreError> 
         .optional()?)
 }
 
+/// The records with these ids (in no particular order; unknown ids are left out).
+pub fn find_many(conn: &mut Conn, ids: &[String]) -> Result<Vec<RecordRow>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::IN_CHUNK) {
+        out.extend(
+            records::table
+                .filter(records::id.eq_any(chunk))
+                .select(RecordRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Inserts a new record (version 1).
 pub fn insert(
     conn: &mut Conn,

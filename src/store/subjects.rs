@@ -64,6 +64,20 @@ pub fn find(conn: &mut Conn, id: &str) -> Result<Option<SubjectRow>, StoreError>
         .optional()?)
 }
 
+/// The subjects with these ids (in no particular order; unknown ids are left out).
+pub fn find_many(conn: &mut Conn, ids: &[String]) -> Result<Vec<SubjectRow>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::IN_CHUNK) {
+        out.extend(
+            subjects::table
+                .filter(subjects::id.eq_any(chunk))
+                .select(SubjectRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// The subject that has been seen with this key (its own key or any other identifier one of
 /// its records carried).
 pub fn find_by_key(

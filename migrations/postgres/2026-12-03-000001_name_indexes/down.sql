@@ -1,0 +1,2 @@
+DROP INDEX subjects_weak_name;
+DROP INDEX subject_names_name;

@@ -1,0 +1,645 @@
+//! One pushed batch, read and written set-wise.
+//!
+//! The per-item decisions of a push (`service::ingest`) ask the same questions of the store for
+//! every item: is this identity stored, who owns this subject key, which subjects go by this
+//! name, was this name seen for this subject. [`BatchStore::load`] reads everything those
+//! questions can touch for the whole batch in a handful of queries; the decisions then run
+//! against this in-memory view, which applies each write at once, so item *k* sees exactly what
+//! the items before it wrote, as it would against the database. [`BatchStore::flush`] writes
+//! the result with multi-row inserts.
+//!
+//! Invariants:
+//! - the view answers every question as the database would after the writes made so far: every
+//!   row a question could match is loaded (by record id, by subject key, by folded name);
+//! - on PostgreSQL the batch's stored records are locked (`FOR UPDATE`, in id order) while
+//!   they are read, so no revocation or correction can commit between the read and the write;
+//! - nothing is written before [`BatchStore::flush`], and the caller's transaction holds it all.
+
+use super::conn::{AnyConnection, on_each_backend};
+use super::records::{RecordRow, RecordWrite};
+use super::schema::{record_versions, records, subject_keys, subject_names, subjects, submissions};
+use super::subjects::SubjectRow;
+use super::{Conn, IN_CHUNK, StoreError};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Rows per multi-row insert (the widest table has 20 columns: 10 000 bound values, under
+/// both backends' limits).
+const INSERT_CHUNK: usize = 500;
+
+/// What a push needs to know of a stored record.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    /// Current version.
+    pub version: i64,
+    /// SHA-256 of the current content.
+    pub content_hash: Vec<u8>,
+    /// `active` or `revoked`.
+    pub status: String,
+}
+
+/// The columns a push writes to `records` (a new record, or a new version of one).
+#[derive(Insertable, Debug, Clone)]
+#[diesel(table_name = records)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct RecordOut {
+    /// Stable public id.
+    pub id: String,
+    /// Deciding authority.
+    pub authority_code: String,
+    /// Normalized decision number.
+    pub decision_no: String,
+    /// Party.
+    pub party: String,
+    /// Version.
+    pub version: i64,
+    /// Status.
+    pub status: String,
+    /// Content hash.
+    pub content_hash: Vec<u8>,
+    /// Subject kind.
+    pub subject_kind: String,
+    /// Folded subject name.
+    pub subject_name: String,
+    /// USCC.
+    pub subject_uscc: Option<String>,
+    /// Blind index of the resident ID.
+    pub subject_id_index: Option<String>,
+    /// Violation type.
+    pub violation_type: String,
+    /// Decision date.
+    pub decision_date: NaiveDate,
+    /// Fine in fen.
+    pub fine_fen: Option<i64>,
+    /// End of publicity.
+    pub publicity_until: NaiveDate,
+    /// Earliest repair.
+    pub publicity_min_until: NaiveDate,
+    /// Canonical JSON, sealed.
+    pub canonical_json: String,
+    /// The resolved subject.
+    pub subject_id: Option<String>,
+    /// First stored (kept from the first version when the record exists).
+    pub created_at: NaiveDateTime,
+    /// Updated at.
+    pub updated_at: NaiveDateTime,
+}
+
+impl RecordOut {
+    fn as_write(&self) -> RecordWrite<'_> {
+        RecordWrite {
+            id: &self.id,
+            authority_code: &self.authority_code,
+            decision_no: &self.decision_no,
+            party: &self.party,
+            version: self.version,
+            status: &self.status,
+            content_hash: &self.content_hash,
+            subject_kind: &self.subject_kind,
+            subject_name: &self.subject_name,
+            subject_uscc: self.subject_uscc.as_deref(),
+            subject_id_index: self.subject_id_index.as_deref(),
+            violation_type: &self.violation_type,
+            decision_date: self.decision_date,
+            fine_fen: self.fine_fen,
+            publicity_until: self.publicity_until,
+            publicity_min_until: self.publicity_min_until,
+            canonical_json: &self.canonical_json,
+            subject_id: self.subject_id.as_deref(),
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// A submission as received, to store.
+#[derive(Insertable, Debug, Clone)]
+#[diesel(table_name = submissions)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct SubmissionOut {
+    /// Batch (request) id.
+    pub batch_id: String,
+    /// Position in the batch (unique within it).
+    pub item_index: i64,
+    /// Who pushed it.
+    pub unit_code: String,
+    /// When.
+    pub received_at: NaiveDateTime,
+    /// Idempotency key.
+    pub idempotency_key: Option<String>,
+    /// Raw item, sealed.
+    pub raw_json: String,
+    /// Outcome.
+    pub outcome: String,
+    /// Record id.
+    pub record_id: Option<String>,
+    /// Errors as JSON.
+    pub errors_json: Option<String>,
+}
+
+/// A version to store; its submission is the one of item `item_index`.
+#[derive(Debug, Clone)]
+pub struct VersionOut {
+    /// Record id.
+    pub record_id: String,
+    /// Version number.
+    pub version: i64,
+    /// Content hash.
+    pub content_hash: Vec<u8>,
+    /// Canonical JSON of that version, sealed.
+    pub canonical_json: String,
+    /// The item whose submission produced it.
+    pub item_index: i64,
+    /// When.
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = record_versions)]
+#[diesel(treat_none_as_default_value = false)]
+struct NewVersion<'a> {
+    record_id: &'a str,
+    version: i64,
+    content_hash: &'a [u8],
+    canonical_json: &'a str,
+    submission_id: i64,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = subjects)]
+#[diesel(treat_none_as_default_value = false)]
+struct NewSubjectRow<'a> {
+    id: &'a str,
+    key_kind: &'a str,
+    key_value: &'a str,
+    strong: bool,
+    kind: &'a str,
+    party: &'a str,
+    name: &'a str,
+    linked_to: Option<&'a str>,
+    link_reason: Option<&'a str>,
+    linked_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = subject_keys)]
+#[diesel(treat_none_as_default_value = false)]
+struct NewKey<'a> {
+    key_kind: &'a str,
+    key_value: &'a str,
+    subject_id: &'a str,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = subject_names)]
+#[diesel(treat_none_as_default_value = false)]
+struct NewName<'a> {
+    subject_id: &'a str,
+    name: &'a str,
+    first_seen: NaiveDateTime,
+}
+
+/// What the batch asks about: the record ids it may write, the subject keys `(kind, value)` it
+/// carries and the folded subject names it names.
+#[derive(Debug, Default)]
+pub struct Wanted {
+    /// Record ids.
+    pub record_ids: Vec<String>,
+    /// Subject keys.
+    pub keys: Vec<(String, String)>,
+    /// Folded subject names.
+    pub names: Vec<String>,
+}
+
+/// The batch's view of the store, and the writes it has decided (module docs).
+#[derive(Debug, Default)]
+pub struct BatchStore {
+    records: HashMap<String, StoredRecord>,
+    stored_before: HashSet<String>,
+    key_owners: HashMap<(String, String), String>,
+    subjects: HashMap<String, SubjectRow>,
+    names: HashSet<(String, String)>,
+    subjects_by_name: HashMap<String, Vec<String>>,
+    weak_by_name: HashMap<String, Vec<String>>,
+    // Writes, in the order they were decided.
+    new_subjects: Vec<String>,
+    relinked: BTreeSet<String>,
+    new_keys: Vec<(String, String, String, NaiveDateTime)>,
+    new_names: Vec<(String, String, NaiveDateTime)>,
+    submissions: Vec<SubmissionOut>,
+    written: BTreeMap<String, (RecordOut, bool)>,
+    versions: Vec<VersionOut>,
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+impl BatchStore {
+    /// Reads everything the batch can ask about (module docs). Call inside the batch's write
+    /// transaction.
+    pub fn load(conn: &mut Conn, wanted: Wanted) -> Result<Self, StoreError> {
+        let mut bs = BatchStore::default();
+        let ids = dedup(wanted.record_ids);
+        for chunk in ids.chunks(IN_CHUNK) {
+            let query = records::table
+                .filter(records::id.eq_any(chunk))
+                .order(records::id);
+            let rows: Vec<RecordRow> = match conn {
+                AnyConnection::Postgresql(pg) => {
+                    query.select(RecordRow::as_select()).for_update().load(pg)?
+                }
+                AnyConnection::Sqlite(sqlite) => {
+                    query.select(RecordRow::as_select()).load(sqlite)?
+                }
+            };
+            for r in rows {
+                bs.stored_before.insert(r.id.clone());
+                bs.records.insert(
+                    r.id,
+                    StoredRecord {
+                        version: r.version,
+                        content_hash: r.content_hash,
+                        status: r.status,
+                    },
+                );
+            }
+        }
+        let mut by_kind: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (kind, value) in wanted.keys {
+            by_kind.entry(kind).or_default().push(value);
+        }
+        let mut owners = Vec::new();
+        for (kind, values) in by_kind {
+            for chunk in dedup(values).chunks(IN_CHUNK) {
+                let found: Vec<(String, String)> = subject_keys::table
+                    .filter(subject_keys::key_kind.eq(&kind))
+                    .filter(subject_keys::key_value.eq_any(chunk))
+                    .select((subject_keys::key_value, subject_keys::subject_id))
+                    .load(conn)?;
+                for (value, owner) in found {
+                    owners.push(owner.clone());
+                    bs.key_owners.insert((kind.clone(), value), owner);
+                }
+            }
+        }
+        for s in super::subjects::find_many(conn, &dedup(owners))? {
+            bs.know(s);
+        }
+        let names = dedup(wanted.names);
+        for chunk in names.chunks(IN_CHUNK) {
+            let rows: Vec<(String, SubjectRow)> = subject_names::table
+                .inner_join(subjects::table)
+                .filter(subject_names::name.eq_any(chunk))
+                .select((subject_names::name, SubjectRow::as_select()))
+                .load(conn)?;
+            for (name, s) in rows {
+                bs.remember_name(&s.id, &name);
+                bs.know(s);
+            }
+            let weak: Vec<SubjectRow> = subjects::table
+                .filter(subjects::name.eq_any(chunk))
+                .filter(subjects::strong.eq(false))
+                .filter(subjects::linked_to.is_null())
+                .select(SubjectRow::as_select())
+                .load(conn)?;
+            for s in weak {
+                bs.know(s);
+            }
+        }
+        Ok(bs)
+    }
+
+    fn know(&mut self, s: SubjectRow) {
+        if self.subjects.contains_key(&s.id) {
+            return;
+        }
+        if !s.strong {
+            self.weak_by_name
+                .entry(s.name.clone())
+                .or_default()
+                .push(s.id.clone());
+        }
+        self.subjects.insert(s.id.clone(), s);
+    }
+
+    fn remember_name(&mut self, subject_id: &str, name: &str) -> bool {
+        let fresh = self.names.insert((subject_id.to_owned(), name.to_owned()));
+        if fresh {
+            self.subjects_by_name
+                .entry(name.to_owned())
+                .or_default()
+                .push(subject_id.to_owned());
+        }
+        fresh
+    }
+
+    /// The stored (or earlier in the batch written) record with this id.
+    pub fn record(&self, id: &str) -> Option<&StoredRecord> {
+        self.records.get(id)
+    }
+
+    /// The subject a key belongs to.
+    pub fn owner(&self, kind: &str, value: &str) -> Option<String> {
+        self.key_owners
+            .get(&(kind.to_owned(), value.to_owned()))
+            .cloned()
+    }
+
+    /// Creates a subject (as [`super::subjects::insert`]).
+    pub fn insert_subject(&mut self, s: &super::subjects::NewSubject<'_>) {
+        let row = SubjectRow {
+            id: s.id.to_owned(),
+            key_kind: s.key_kind.to_owned(),
+            key_value: s.key_value.to_owned(),
+            strong: s.strong,
+            kind: s.kind.to_owned(),
+            party: s.party.to_owned(),
+            name: s.name.to_owned(),
+            linked_to: None,
+            link_reason: None,
+            linked_at: None,
+            created_at: s.created_at,
+        };
+        self.new_subjects.push(row.id.clone());
+        self.know(row);
+    }
+
+    /// Gives a subject a key no subject owns yet (as [`super::subjects::add_key`]).
+    pub fn add_key(&mut self, subject_id: &str, kind: &str, value: &str, now: NaiveDateTime) {
+        self.key_owners
+            .insert((kind.to_owned(), value.to_owned()), subject_id.to_owned());
+        self.new_keys.push((
+            kind.to_owned(),
+            value.to_owned(),
+            subject_id.to_owned(),
+            now,
+        ));
+    }
+
+    /// Records a name a subject was seen under, once (as [`super::subjects::add_name`]).
+    pub fn add_name(&mut self, subject_id: &str, name: &str, now: NaiveDateTime) {
+        if self.remember_name(subject_id, name) {
+            self.new_names
+                .push((subject_id.to_owned(), name.to_owned(), now));
+        }
+    }
+
+    /// Ids of the strong subjects of this kind seen under this folded name (as
+    /// [`super::subjects::strong_named`]), sorted.
+    pub fn strong_named(&self, name: &str, kind: &str) -> Vec<String> {
+        let ids = self
+            .subjects_by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|id| {
+                self.subjects
+                    .get(*id)
+                    .is_some_and(|s| s.strong && s.kind == kind)
+            })
+            .cloned()
+            .collect();
+        dedup(ids)
+    }
+
+    /// Unlinked weak subjects of this folded name, as (id, kind) (as
+    /// [`super::subjects::weak_named`]).
+    pub fn weak_named(&self, name: &str) -> Vec<(String, String)> {
+        self.weak_by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.subjects.get(id))
+            .filter(|s| s.linked_to.is_none() && s.name == name)
+            .map(|s| (s.id.clone(), s.kind.clone()))
+            .collect()
+    }
+
+    /// Links a weak subject to a strong one (as [`super::subjects::set_link`]).
+    pub fn set_link(&mut self, weak_id: &str, strong_id: &str, reason: &str, now: NaiveDateTime) {
+        if let Some(s) = self.subjects.get_mut(weak_id) {
+            s.linked_to = Some(strong_id.to_owned());
+            s.link_reason = Some(reason.to_owned());
+            s.linked_at = Some(now);
+            self.relinked.insert(weak_id.to_owned());
+        }
+    }
+
+    /// Keeps a submission.
+    pub fn add_submission(&mut self, s: SubmissionOut) {
+        self.submissions.push(s);
+    }
+
+    /// Writes a record's new version (a new record when none is stored under its id) and its
+    /// version row, produced by the submission of item `item_index`.
+    pub fn write_record(&mut self, record: RecordOut, item_index: i64) {
+        self.versions.push(VersionOut {
+            record_id: record.id.clone(),
+            version: record.version,
+            content_hash: record.content_hash.clone(),
+            canonical_json: record.canonical_json.clone(),
+            item_index,
+            created_at: record.updated_at,
+        });
+        self.records.insert(
+            record.id.clone(),
+            StoredRecord {
+                version: record.version,
+                content_hash: record.content_hash.clone(),
+                status: record.status.clone(),
+            },
+        );
+        match self.written.get_mut(&record.id) {
+            // Written earlier in the batch: the last version wins, inserted or updated as the
+            // first write decided.
+            Some((out, _)) => {
+                let created_at = out.created_at;
+                *out = record;
+                out.created_at = created_at;
+            }
+            None => {
+                let stored = self.stored_before.contains(&record.id);
+                self.written.insert(record.id.clone(), (record, !stored));
+            }
+        }
+    }
+
+    /// Writes everything decided, in an order the foreign keys accept: subjects, their keys
+    /// and names, links, submissions, records, versions.
+    pub fn flush(self, conn: &mut Conn) -> Result<(), StoreError> {
+        let new_rows: Vec<NewSubjectRow<'_>> = self
+            .new_subjects
+            .iter()
+            .filter_map(|id| self.subjects.get(id))
+            .map(|s| NewSubjectRow {
+                id: &s.id,
+                key_kind: &s.key_kind,
+                key_value: &s.key_value,
+                strong: s.strong,
+                kind: &s.kind,
+                party: &s.party,
+                name: &s.name,
+                linked_to: s.linked_to.as_deref(),
+                link_reason: s.link_reason.as_deref(),
+                linked_at: s.linked_at,
+                created_at: s.created_at,
+            })
+            .collect();
+        for chunk in new_rows.chunks(INSERT_CHUNK) {
+            on_each_backend!(conn, c => diesel::insert_into(subjects::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        let fresh: HashSet<&str> = self.new_subjects.iter().map(String::as_str).collect();
+        for id in self
+            .relinked
+            .iter()
+            .filter(|id| !fresh.contains(id.as_str()))
+        {
+            if let Some(s) = self.subjects.get(id) {
+                super::subjects::set_link(
+                    conn,
+                    id,
+                    s.linked_to.as_deref(),
+                    s.link_reason.as_deref(),
+                    s.linked_at.unwrap_or(s.created_at),
+                )?;
+            }
+        }
+        let keys: Vec<NewKey<'_>> = self
+            .new_keys
+            .iter()
+            .map(|(kind, value, subject, at)| NewKey {
+                key_kind: kind,
+                key_value: value,
+                subject_id: subject,
+                created_at: *at,
+            })
+            .collect();
+        for chunk in keys.chunks(INSERT_CHUNK) {
+            on_each_backend!(conn, c => diesel::insert_into(subject_keys::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        let names: Vec<NewName<'_>> = self
+            .new_names
+            .iter()
+            .map(|(subject, name, at)| NewName {
+                subject_id: subject,
+                name,
+                first_seen: *at,
+            })
+            .collect();
+        for chunk in names.chunks(INSERT_CHUNK) {
+            on_each_backend!(conn, c => diesel::insert_into(subject_names::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        let mut submission_ids: HashMap<i64, i64> = HashMap::with_capacity(self.submissions.len());
+        for chunk in self.submissions.chunks(INSERT_CHUNK) {
+            let ids: Vec<(i64, i64)> = on_each_backend!(conn, c => diesel::insert_into(submissions::table)
+                .values(chunk)
+                .returning((submissions::item_index, submissions::id))
+                .get_results(c))?;
+            submission_ids.extend(ids);
+        }
+        let mut inserts = Vec::new();
+        for (_, (r, is_new)) in self.written {
+            if is_new {
+                inserts.push(r);
+            } else {
+                super::records::update(conn, &r.as_write())?;
+            }
+        }
+        for chunk in inserts.chunks(INSERT_CHUNK) {
+            on_each_backend!(conn, c => diesel::insert_into(records::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        let mut versions = Vec::with_capacity(self.versions.len());
+        for v in &self.versions {
+            let submission_id = submission_ids.get(&v.item_index).copied().ok_or_else(|| {
+                StoreError::Corrupt(format!("no submission stored for item {}", v.item_index))
+            })?;
+            versions.push(NewVersion {
+                record_id: &v.record_id,
+                version: v.version,
+                content_hash: &v.content_hash,
+                canonical_json: &v.canonical_json,
+                submission_id,
+                created_at: v.created_at,
+            });
+        }
+        for chunk in versions.chunks(INSERT_CHUNK) {
+            on_each_backend!(conn, c => diesel::insert_into(record_versions::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conn::{DatabaseUrl, run_migrations, write_tx};
+
+    fn sqlite() -> (tempfile::TempDir, Conn) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("t.db"));
+        let mut conn = url.establish().unwrap();
+        run_migrations(&mut conn).unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn probe() {
+        let (_d, mut conn) = sqlite();
+        let now = crate::store::now_utc();
+        let r: Result<(), StoreError> = write_tx(&mut conn, |c| {
+            let mut bs = BatchStore::load(c, Wanted::default())?;
+            bs.insert_subject(&super::super::subjects::NewSubject {
+                id: "sub_1",
+                key_kind: "uscc",
+                key_value: "X",
+                strong: true,
+                kind: "legal_person",
+                party: "SH",
+                name: "n",
+                created_at: now,
+            });
+            bs.flush(c)?;
+            eprintln!("subjects ok");
+            let mut bs = BatchStore::load(c, Wanted::default())?;
+            bs.add_key("sub_1", "uscc", "X", now);
+            bs.flush(c)?;
+            eprintln!("keys ok");
+            let mut bs = BatchStore::load(c, Wanted::default())?;
+            bs.add_name("sub_1", "n", now);
+            bs.flush(c)?;
+            eprintln!("names ok");
+            let mut bs = BatchStore::load(c, Wanted::default())?;
+            bs.add_submission(SubmissionOut {
+                batch_id: "b".into(),
+                item_index: 0,
+                unit_code: "u".into(),
+                received_at: now,
+                idempotency_key: None,
+                raw_json: "{}".into(),
+                outcome: "accepted".into(),
+                record_id: None,
+                errors_json: None,
+            });
+            bs.flush(c)?;
+            eprintln!("subm ok");
+            Ok(())
+        });
+        r.unwrap();
+    }
+}
