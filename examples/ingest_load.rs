@@ -627,6 +627,63 @@ fn copy_baseline(
     })
 }
 
+/// The second baseline: every row the push wrote (records, versions, submissions, subjects,
+/// their keys and names, events, outbox), exported from the service's tables in PostgreSQL's
+/// binary format and COPYed into empty tables of the same definition (`LIKE … INCLUDING ALL`,
+/// in a schema of their own) in the same run. What one COPY statement per table costs for the
+/// data the API must keep: a floor for the API's own storage cost.
+fn copy_all_baseline(url: &str) -> Res<(Duration, usize)> {
+    use diesel::pg::CopyFormat;
+    use penex::store::schema;
+    let mut src = PgConnection::establish(url).map_err(|e| format!("PostgreSQL: {e}"))?;
+    let mut dst = PgConnection::establish(url).map_err(|e| format!("PostgreSQL: {e}"))?;
+    diesel::sql_query("DROP SCHEMA IF EXISTS copy_baseline CASCADE").execute(&mut src)?;
+    diesel::sql_query("CREATE SCHEMA copy_baseline").execute(&mut src)?;
+    // The service's table types, unqualified in SQL, name the copies on this connection.
+    diesel::sql_query("SET search_path = copy_baseline").execute(&mut dst)?;
+    let mut elapsed = Duration::ZERO;
+    let mut rows = 0;
+    macro_rules! copy_table {
+        ($t:ident) => {{
+            let name = stringify!($t);
+            diesel::sql_query(format!(
+                "CREATE TABLE copy_baseline.{name} (LIKE public.{name} INCLUDING ALL)"
+            ))
+            .execute(&mut src)?;
+            // diesel leaves the connection busy after a COPY TO: export on one of its own.
+            let mut export =
+                PgConnection::establish(url).map_err(|e| format!("PostgreSQL: {e}"))?;
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(
+                &mut diesel::copy_to(schema::$t::table)
+                    .with_format(CopyFormat::Binary)
+                    .load_raw(&mut export)?,
+                &mut data,
+            )?;
+            let t = Instant::now();
+            let n = diesel::copy_from(schema::$t::table)
+                .from_raw_data(schema::$t::all_columns, |w| {
+                    w.write_all(&data)
+                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+                })
+                .with_format(CopyFormat::Binary)
+                .execute(&mut dst)?;
+            elapsed += t.elapsed();
+            rows += n;
+        }};
+    }
+    copy_table!(subjects);
+    copy_table!(subject_keys);
+    copy_table!(subject_names);
+    copy_table!(submissions);
+    copy_table!(records);
+    copy_table!(record_versions);
+    copy_table!(events);
+    copy_table!(outbox);
+    diesel::sql_query("DROP SCHEMA copy_baseline CASCADE").execute(&mut src)?;
+    Ok((elapsed, rows))
+}
+
 #[tokio::main]
 async fn main() -> Res<()> {
     penex::tls::config::install_default_provider();
@@ -805,5 +862,13 @@ async fn main() -> Res<()> {
     if usize::try_from(copy.same_as_service)? != copy.rows {
         return Err("the COPY rows differ from what the service stored".into());
     }
+    let (all, all_rows) = copy_all_baseline(&db_url)?;
+    let all_rate = args.records as f64 / all.as_secs_f64();
+    println!(
+        "COPY of every row the push wrote ({all_rows} rows in 8 tables, binary): {:.2} s = \
+         {all_rate:.0} records/s; API / that = {:.1}%",
+        all.as_secs_f64(),
+        api_rate / all_rate * 100.0
+    );
     Ok(())
 }

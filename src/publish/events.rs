@@ -139,46 +139,70 @@ pub fn emit(
 }
 
 /// Writes these events, in order, with consecutive sequence numbers, and their outbox rows in
-/// the caller's transaction: one sequence update, one subject lookup and multi-row inserts,
-/// whatever their number. Returns the stored rows.
+/// the caller's transaction: [`stage`] then [`write_staged`].
 pub fn emit_many(
     conn: &mut Conn,
     emitter: &Emitter,
     drafts: Vec<EventDraft>,
 ) -> Result<Vec<store::events::EventRow>, StoreError> {
-    if drafts.is_empty() {
-        return Ok(Vec::new());
-    }
+    let staged = stage(conn, emitter, drafts)?;
+    write_staged(conn, emitter, staged)
+}
+
+/// One event built up to its sequence number: everything but `seq` and the signature.
+#[derive(Debug)]
+struct StagedEvent {
+    id: String,
+    event_type: EventType,
+    subject_id: String,
+    record_id: Option<String>,
+    flag_id: Option<String>,
+    /// The payload's members after `id` and `seq`, as compact JSON without the opening brace.
+    rest: String,
+}
+
+/// Events built by [`stage`], waiting for their sequence numbers.
+#[derive(Debug)]
+pub struct Staged {
+    events: Vec<StagedEvent>,
+    created_at: chrono::NaiveDateTime,
+}
+
+/// Builds the events of these drafts (subject views read in one query, sealed values masked,
+/// payloads serialized) without taking a sequence number. No lock is taken, so a writer can
+/// stage before its audit append and keep the span in which it holds the event sequence (and
+/// so makes every other writer wait) short.
+pub fn stage(
+    conn: &mut Conn,
+    emitter: &Emitter,
+    drafts: Vec<EventDraft>,
+) -> Result<Staged, StoreError> {
+    let created_at = store::now_utc();
     let subject_ids: Vec<String> = drafts.iter().map(|d| d.subject_id.clone()).collect();
     let subjects: std::collections::HashMap<String, store::subjects::SubjectRow> =
-        store::subjects::find_many(conn, &subject_ids)?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect();
-    let count = i64::try_from(drafts.len())
-        .map_err(|_| StoreError::Corrupt("too many events in one transaction".into()))?;
-    let first = store::events::take_seqs(conn, count)?;
-    let now = store::now_utc();
-    let occurred_at = now
+        if drafts.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            store::subjects::find_many(conn, &subject_ids)?
+                .into_iter()
+                .map(|s| (s.id.clone(), s))
+                .collect()
+        };
+    let occurred_at = created_at
         .and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let keys = emitter.keys.get();
-    let signer = keys.current();
-    let mut rows = Vec::with_capacity(drafts.len());
-    for (seq, draft) in (first..).zip(drafts) {
-        let id = new_event_id()?;
+    let mut events = Vec::with_capacity(drafts.len());
+    for draft in drafts {
         let mut state = draft.state;
         reveal(&emitter.pii, &mut state, Reveal::Masked);
         let mut basis = draft.basis;
         reveal(&emitter.pii, &mut basis, Reveal::Masked);
-        let mut payload = json!({
-            "id": id,
-            "seq": seq,
+        let mut rest = json!({
             "type": draft.event_type.as_str(),
             "occurred_at": occurred_at,
             "subject": subject_view(subjects.get(&draft.subject_id), &draft.subject_id),
         });
-        if let Some(map) = payload.as_object_mut() {
+        if let Some(map) = rest.as_object_mut() {
             let key = if draft.event_type.is_flag() {
                 "flag"
             } else {
@@ -187,20 +211,61 @@ pub fn emit_many(
             map.insert(key.into(), state);
             map.insert("basis".into(), basis);
         }
-        let payload = payload.to_string();
-        let jws = sign_compact(signer, payload.as_bytes(), Some(JWS_TYP))
-            .map_err(|e| StoreError::Corrupt(format!("event signing failed: {e}")))?;
-        rows.push(store::events::EventRow {
-            seq,
-            id,
-            event_type: draft.event_type.as_str().to_owned(),
+        let rest = rest.to_string();
+        let rest = rest
+            .strip_prefix('{')
+            .ok_or_else(|| StoreError::Corrupt("an event payload is not an object".into()))?
+            .to_owned();
+        events.push(StagedEvent {
+            id: new_event_id()?,
+            event_type: draft.event_type,
             subject_id: draft.subject_id,
             record_id: draft.record_id,
             flag_id: draft.flag_id,
+            rest,
+        });
+    }
+    Ok(Staged { events, created_at })
+}
+
+/// The payload `{"id", "seq", ...rest}` as serde_json writes it, from `rest` serialized
+/// without its opening brace (event ids are hex: nothing to escape; `rest` is never empty).
+fn payload_text(id: &str, seq: i64, rest: &str) -> String {
+    format!("{{\"id\":\"{id}\",\"seq\":{seq},{rest}")
+}
+
+/// Takes the staged events' sequence numbers (the `events` head stays locked until the
+/// transaction ends: call after the audit append), signs each payload and writes the events
+/// and their outbox rows with multi-row inserts. Returns the stored rows.
+pub fn write_staged(
+    conn: &mut Conn,
+    emitter: &Emitter,
+    staged: Staged,
+) -> Result<Vec<store::events::EventRow>, StoreError> {
+    if staged.events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(staged.events.len())
+        .map_err(|_| StoreError::Corrupt("too many events in one transaction".into()))?;
+    let first = store::events::take_seqs(conn, count)?;
+    let keys = emitter.keys.get();
+    let signer = keys.current();
+    let mut rows = Vec::with_capacity(staged.events.len());
+    for (seq, e) in (first..).zip(staged.events) {
+        let payload = payload_text(&e.id, seq, &e.rest);
+        let jws = sign_compact(signer, payload.as_bytes(), Some(JWS_TYP))
+            .map_err(|err| StoreError::Corrupt(format!("event signing failed: {err}")))?;
+        rows.push(store::events::EventRow {
+            seq,
+            id: e.id,
+            event_type: e.event_type.as_str().to_owned(),
+            subject_id: e.subject_id,
+            record_id: e.record_id,
+            flag_id: e.flag_id,
             payload,
             jws,
             kid: signer.kid().to_owned(),
-            created_at: now,
+            created_at: staged.created_at,
         });
     }
     store::events::insert_many(conn, &rows, true)?;
@@ -290,6 +355,17 @@ pub fn emit_for_outcomes(
     batch_id: &str,
     unit_code: &str,
 ) -> Result<usize, StoreError> {
+    let drafts = outcome_drafts(conn, outcomes, batch_id, unit_code)?;
+    Ok(emit_many(conn, emitter, drafts)?.len())
+}
+
+/// The drafts of [`emit_for_outcomes`], with the records' states read in one query.
+pub fn outcome_drafts(
+    conn: &mut Conn,
+    outcomes: &[ItemOutcome],
+    batch_id: &str,
+    unit_code: &str,
+) -> Result<Vec<EventDraft>, StoreError> {
     let wanted: Vec<(EventType, &ItemOutcome, &str)> = outcomes
         .iter()
         .filter_map(|o| {
@@ -324,7 +400,7 @@ pub fn emit_for_outcomes(
             basis: json!({ "batch_id": batch_id, "unit": unit_code, "item": o.index }),
         });
     }
-    Ok(emit_many(conn, emitter, drafts)?.len())
+    Ok(drafts)
 }
 
 /// The `record.revoked` event of a revocation. Call inside the revocation's transaction,
@@ -388,6 +464,11 @@ pub fn emit_flag_changes(
     emitter: &Emitter,
     changes: &[crate::service::flags::Change],
 ) -> Result<usize, StoreError> {
+    Ok(emit_many(conn, emitter, flag_drafts(changes))?.len())
+}
+
+/// The drafts of [`emit_flag_changes`].
+pub fn flag_drafts(changes: &[crate::service::flags::Change]) -> Vec<EventDraft> {
     use crate::rules::flags::FlagStatus;
     let mut drafts = Vec::with_capacity(changes.len());
     for ch in changes {
@@ -418,5 +499,38 @@ pub fn emit_flag_changes(
             basis: json!({ "records": basis }),
         });
     }
-    Ok(emit_many(conn, emitter, drafts)?.len())
+    drafts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The payload spliced from its staged rest is byte for byte what serializing the
+        /// whole object writes: the signature covers the bytes receivers parse.
+        #[test]
+        fn spliced_payload_is_the_serialized_object(
+            id in "evt_[0-9a-f]{32}",
+            seq in 1i64..i64::MAX,
+            name in "\\PC{0,24}",
+            fine in proptest::option::of(0i64..10_000_000_000),
+        ) {
+            let rest = json!({
+                "type": "record.published",
+                "occurred_at": "2026-12-03T12:00:00.000000Z",
+                "subject": {"id": "sub_x", "name": name},
+                "record": {"fine_fen": fine, "canonical": {"a": [1, "\"", null]}},
+                "basis": {"batch_id": "b"},
+            });
+            let mut whole = json!({"id": id, "seq": seq});
+            if let (Some(w), Some(r)) = (whole.as_object_mut(), rest.as_object()) {
+                w.extend(r.clone());
+            }
+            let text = rest.to_string();
+            let staged = text.strip_prefix('{').unwrap();
+            prop_assert_eq!(payload_text(&id, seq, staged), whole.to_string());
+        }
+    }
 }

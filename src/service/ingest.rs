@@ -406,6 +406,12 @@ pub fn apply(
     let subjects = store::conflicts::subjects_of_records(conn, &changed)?;
     let flag_changes =
         super::flags::reevaluate(conn, &meta.policy, &subjects, Cause::Change, "push")?;
+    // The events are built before the audit append, so the span that holds the audit and
+    // event heads (and so serializes concurrent writers) only numbers, signs and inserts them.
+    let mut drafts =
+        crate::publish::events::outcome_drafts(conn, &outcomes, meta.batch_id, meta.unit_code)?;
+    drafts.extend(crate::publish::events::flag_drafts(&flag_changes));
+    let staged = crate::publish::events::stage(conn, meta.emitter, drafts)?;
     let count = |s: ItemStatus| outcomes.iter().filter(|o| o.status == s).count();
     let detail = serde_json::json!({
         "unit": meta.unit_code,
@@ -426,14 +432,7 @@ pub fn apply(
             detail: &detail.to_string(),
         },
     )?;
-    crate::publish::events::emit_for_outcomes(
-        conn,
-        meta.emitter,
-        &outcomes,
-        meta.batch_id,
-        meta.unit_code,
-    )?;
-    crate::publish::events::emit_flag_changes(conn, meta.emitter, &flag_changes)?;
+    crate::publish::events::write_staged(conn, meta.emitter, staged)?;
     Ok(outcomes)
 }
 
