@@ -355,16 +355,18 @@ pub fn emit_for_outcomes(
     batch_id: &str,
     unit_code: &str,
 ) -> Result<usize, StoreError> {
-    let drafts = outcome_drafts(conn, outcomes, batch_id, unit_code)?;
+    let drafts = outcome_drafts(conn, outcomes, batch_id, unit_code, [])?;
     Ok(emit_many(conn, emitter, drafts)?.len())
 }
 
-/// The drafts of [`emit_for_outcomes`], with the records' states read in one query.
-pub fn outcome_drafts(
+/// The drafts of [`emit_for_outcomes`]: the records' states from `known` rows (current, read
+/// in this transaction after its writes) or else read in one query.
+pub fn outcome_drafts<'r>(
     conn: &mut Conn,
     outcomes: &[ItemOutcome],
     batch_id: &str,
     unit_code: &str,
+    known: impl IntoIterator<Item = &'r store::records::RecordRow>,
 ) -> Result<Vec<EventDraft>, StoreError> {
     let wanted: Vec<(EventType, &ItemOutcome, &str)> = outcomes
         .iter()
@@ -379,15 +381,19 @@ pub fn outcome_drafts(
             Some((event_type, o, o.record_id.as_deref()?))
         })
         .collect();
-    let ids: Vec<String> = wanted.iter().map(|(_, _, id)| (*id).to_owned()).collect();
-    let rows: std::collections::HashMap<String, store::records::RecordRow> =
-        store::records::find_many(conn, &ids)?
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect();
+    let known: std::collections::HashMap<&str, &store::records::RecordRow> =
+        known.into_iter().map(|r| (r.id.as_str(), r)).collect();
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|(_, _, id)| !known.contains_key(*id))
+        .map(|(_, _, id)| (*id).to_owned())
+        .collect();
+    let fetched = store::records::find_many(conn, &missing)?;
+    let fetched: std::collections::HashMap<&str, &store::records::RecordRow> =
+        fetched.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut drafts = Vec::with_capacity(wanted.len());
     for (event_type, o, record_id) in wanted {
-        let Some(row) = rows.get(record_id) else {
+        let Some(row) = known.get(record_id).or_else(|| fetched.get(record_id)) else {
             continue;
         };
         let (subject_id, state) = state_of_row(conn, row, o.version)?;

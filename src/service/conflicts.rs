@@ -12,6 +12,7 @@
 //! counting, and a name match is not enough to decide that.
 
 pub use super::policy::Policy;
+use super::touched::Touched;
 use crate::dedup::conflict::{Group, Penalty, groups};
 use crate::domain::party::Party;
 use crate::normalize::Catalog;
@@ -177,34 +178,33 @@ pub fn reconcile_subjects(
     policy: &Policy<'_>,
     subject_ids: &[String],
 ) -> Result<HashMap<String, Place>, StoreError> {
-    let mut strong = rows::strong_among(conn, subject_ids)?;
-    strong.sort();
-    strong.dedup();
+    let mut touched = Touched::load(conn, subject_ids)?;
+    reconcile_touched(conn, policy, &mut touched)
+}
+
+/// Reconciles the conflicts of subjects already locked and read; the rows in `touched` are
+/// kept up to date with the roles written.
+pub fn reconcile_touched(
+    conn: &mut Conn,
+    policy: &Policy<'_>,
+    touched: &mut Touched,
+) -> Result<HashMap<String, Place>, StoreError> {
     let mut places = HashMap::new();
-    if strong.is_empty() {
+    if touched.strong.is_empty() {
         return Ok(places);
     }
-    rows::lock_subjects(conn, &strong)?;
     let now = store::now_utc();
-    let mut records_by_subject: BTreeMap<String, Vec<RecordRow>> = BTreeMap::new();
-    for chunk in strong.chunks(5_000) {
-        for r in store::records::of_subjects(conn, chunk)? {
-            if let Some(s) = r.subject_id.clone() {
-                records_by_subject.entry(s).or_default().push(r);
-            }
-        }
-    }
     let mut stored_by_subject: BTreeMap<String, Vec<ConflictRow>> = BTreeMap::new();
-    for c in rows::live_of_subjects(conn, &strong)? {
+    for c in rows::live_of_subjects(conn, &touched.strong)? {
         stored_by_subject
             .entry(c.subject_id.clone())
             .or_default()
             .push(c);
     }
-    for subject in &strong {
-        let records = records_by_subject.remove(subject).unwrap_or_default();
+    for subject in &touched.strong {
+        let records = touched.records.entry(subject.clone()).or_default();
         let stored = stored_by_subject.remove(subject).unwrap_or_default();
-        reconcile_one(conn, policy, subject, &records, &stored, now, &mut places)?;
+        reconcile_one(conn, policy, subject, records, &stored, now, &mut places)?;
     }
     Ok(places)
 }
@@ -213,7 +213,7 @@ fn reconcile_one(
     conn: &mut Conn,
     policy: &Policy<'_>,
     subject: &str,
-    records: &[RecordRow],
+    records: &mut [RecordRow],
     stored: &[ConflictRow],
     now: chrono::NaiveDateTime,
     places: &mut HashMap<String, Place>,
@@ -340,12 +340,14 @@ fn reconcile_one(
             .map(|c| (Some(c.to_owned()), Some(Role::Stands)));
         desired.insert(r.id.clone(), keep.unwrap_or((None, None)));
     }
-    for r in records {
+    for r in records.iter_mut() {
         let (want_id, want_role) = desired.remove(&r.id).unwrap_or((None, None));
         let want_role = want_role.map(Role::as_str);
         if r.conflict_id.as_deref() != want_id.as_deref() || r.conflict_role.as_deref() != want_role
         {
             rows::set_record_role(conn, &r.id, want_id.as_deref(), want_role)?;
+            r.conflict_id = want_id;
+            r.conflict_role = want_role.map(str::to_owned);
         }
     }
     Ok(())

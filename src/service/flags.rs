@@ -18,6 +18,7 @@ use crate::store::{self, Conn, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::conflicts::Policy;
+use super::touched::Touched;
 
 /// The stable id of the flag of a subject under a rule.
 pub fn flag_id(subject_id: &str, rule_id: &str) -> String {
@@ -91,29 +92,31 @@ pub fn reevaluate(
     cause: Cause,
     cause_name: &str,
 ) -> Result<Vec<Change>, StoreError> {
-    let mut strong = store::conflicts::strong_among(conn, subject_ids)?;
-    strong.sort();
-    strong.dedup();
+    let touched = Touched::load(conn, subject_ids)?;
+    reevaluate_touched(conn, policy, &touched, cause, cause_name)
+}
+
+/// [`reevaluate`] for subjects already locked and read (after their conflicts were
+/// reconciled on the same rows).
+pub fn reevaluate_touched(
+    conn: &mut Conn,
+    policy: &Policy<'_>,
+    touched: &Touched,
+    cause: Cause,
+    cause_name: &str,
+) -> Result<Vec<Change>, StoreError> {
+    let strong = &touched.strong;
     if strong.is_empty() {
         return Ok(Vec::new());
     }
-    store::conflicts::lock_subjects(conn, &strong)?;
-    let mut records: BTreeMap<String, Vec<RecordRow>> = BTreeMap::new();
-    for chunk in strong.chunks(5_000) {
-        for r in store::records::of_subjects(conn, chunk)? {
-            if let Some(s) = r.subject_id.clone() {
-                records.entry(s).or_default().push(r);
-            }
-        }
-    }
     let mut stored: BTreeMap<String, Vec<FlagRow>> = BTreeMap::new();
-    for f in rows::of_subjects(conn, &strong)? {
+    for f in rows::of_subjects(conn, strong)? {
         stored.entry(f.subject_id.clone()).or_default().push(f);
     }
     let now = store::now_utc();
     let mut changes = Vec::new();
-    for subject in &strong {
-        let mine = records.remove(subject).unwrap_or_default();
+    for subject in strong {
+        let mine = touched.of(subject);
         let party_of: BTreeMap<&str, &str> = mine
             .iter()
             .map(|r| (r.id.as_str(), r.party.as_str()))

@@ -13,6 +13,7 @@
 
 use super::conflicts::{self, Place, Policy};
 use super::sealing::seal_pointers;
+use super::touched::Touched;
 use crate::crypto::CryptoError;
 use crate::crypto::pii::{KIND_RESIDENT_ID, PiiKeyring};
 use crate::dedup::subject::{
@@ -396,20 +397,23 @@ pub fn apply(
         };
         outcomes.push(outcome);
     }
+    // The subjects whose records changed (and, for a record that moved, the one it left):
+    // their conflicts and flags are reconciled on one read of their records.
+    let subjects = bs.touched_subjects();
     bs.flush(conn)?;
-    mark_conflicts(conn, &meta.policy, &mut outcomes)?;
-    let changed: Vec<String> = outcomes
-        .iter()
-        .filter(|o| o.status != ItemStatus::Duplicate)
-        .filter_map(|o| o.record_id.clone())
-        .collect();
-    let subjects = store::conflicts::subjects_of_records(conn, &changed)?;
+    let mut touched = Touched::load(conn, &subjects)?;
+    mark_conflicts(conn, &meta.policy, &mut touched, &mut outcomes)?;
     let flag_changes =
-        super::flags::reevaluate(conn, &meta.policy, &subjects, Cause::Change, "push")?;
+        super::flags::reevaluate_touched(conn, &meta.policy, &touched, Cause::Change, "push")?;
     // The events are built before the audit append, so the span that holds the audit and
     // event heads (and so serializes concurrent writers) only numbers, signs and inserts them.
-    let mut drafts =
-        crate::publish::events::outcome_drafts(conn, &outcomes, meta.batch_id, meta.unit_code)?;
+    let mut drafts = crate::publish::events::outcome_drafts(
+        conn,
+        &outcomes,
+        meta.batch_id,
+        meta.unit_code,
+        touched.records.values().flatten(),
+    )?;
     drafts.extend(crate::publish::events::flag_drafts(&flag_changes));
     let staged = crate::publish::events::stage(conn, meta.emitter, drafts)?;
     let count = |s: ItemStatus| outcomes.iter().filter(|o| o.status == s).count();
@@ -442,14 +446,10 @@ pub fn apply(
 fn mark_conflicts(
     conn: &mut Conn,
     policy: &Policy<'_>,
+    touched: &mut Touched,
     outcomes: &mut [ItemOutcome],
 ) -> Result<(), StoreError> {
-    let changed: Vec<String> = outcomes
-        .iter()
-        .filter(|o| matches!(o.status, ItemStatus::Accepted | ItemStatus::Corrected))
-        .filter_map(|o| o.record_id.clone())
-        .collect();
-    let places = conflicts::reconcile_records(conn, policy, &changed)?;
+    let places = conflicts::reconcile_touched(conn, policy, touched)?;
     for o in outcomes.iter_mut() {
         let Some(place) = o.record_id.as_ref().and_then(|id| places.get(id)) else {
             continue;

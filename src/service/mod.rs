@@ -6,3 +6,4 @@ pub mod flags;
 pub mod ingest;
 pub mod policy;
 pub mod sealing;
+pub mod touched;

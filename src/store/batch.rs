@@ -37,6 +37,8 @@ pub struct StoredRecord {
     pub content_hash: Vec<u8>,
     /// `active` or `revoked`.
     pub status: String,
+    /// Its subject.
+    pub subject_id: Option<String>,
 }
 
 /// The columns a push writes to `records` (a new record, or a new version of one).
@@ -232,6 +234,7 @@ pub struct BatchStore {
     submissions: Vec<SubmissionOut>,
     written: BTreeMap<String, (RecordOut, bool)>,
     versions: Vec<VersionOut>,
+    left_subjects: Vec<String>,
 }
 
 fn dedup(mut v: Vec<String>) -> Vec<String> {
@@ -266,6 +269,7 @@ impl BatchStore {
                         version: r.version,
                         content_hash: r.content_hash,
                         status: r.status,
+                        subject_id: r.subject_id,
                     },
                 );
             }
@@ -431,6 +435,20 @@ impl BatchStore {
         }
     }
 
+    /// The subjects of the records written, and those a corrected record left: the subjects
+    /// whose conflicts and flags the batch may change.
+    pub fn touched_subjects(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .written
+            .values()
+            .filter_map(|(r, _)| r.subject_id.clone())
+            .chain(self.left_subjects.iter().cloned())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Keeps a submission.
     pub fn add_submission(&mut self, s: SubmissionOut) {
         self.submissions.push(s);
@@ -447,12 +465,19 @@ impl BatchStore {
             item_index,
             created_at: record.updated_at,
         });
+        if let Some(before) = self.records.get(&record.id)
+            && before.subject_id != record.subject_id
+            && let Some(left) = &before.subject_id
+        {
+            self.left_subjects.push(left.clone());
+        }
         self.records.insert(
             record.id.clone(),
             StoredRecord {
                 version: record.version,
                 content_hash: record.content_hash.clone(),
                 status: record.status.clone(),
+                subject_id: record.subject_id.clone(),
             },
         );
         match self.written.get_mut(&record.id) {
@@ -759,6 +784,16 @@ mod tests {
         }
     }
 
+    /// What the service reads from the strong namesakes of a name: none, exactly this one, or
+    /// several (the database query stops at three).
+    fn one_or_more(ids: Vec<String>) -> String {
+        if ids.len() <= 1 {
+            format!("{ids:?}")
+        } else {
+            "several".to_owned()
+        }
+    }
+
     /// Everything the view answers, asked of the view and of the database.
     fn answers_of_view(bs: &BatchStore) -> Vec<String> {
         let mut out = Vec::new();
@@ -767,7 +802,10 @@ mod tests {
         }
         for n in NAMES {
             for k in KINDS {
-                out.push(format!("strong {n} {k}: {:?}", bs.strong_named(n, k)));
+                out.push(format!(
+                    "strong {n} {k}: {}",
+                    one_or_more(bs.strong_named(n, k))
+                ));
             }
             let mut weak = bs.weak_named(n);
             weak.sort();
@@ -794,8 +832,8 @@ mod tests {
         for n in NAMES {
             for k in KINDS {
                 out.push(format!(
-                    "strong {n} {k}: {:?}",
-                    stored::strong_named(conn, n, k).unwrap()
+                    "strong {n} {k}: {}",
+                    one_or_more(stored::strong_named(conn, n, k).unwrap())
                 ));
             }
             let mut weak: Vec<(String, String)> = stored::weak_named(conn, n)
