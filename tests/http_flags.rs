@@ -498,3 +498,44 @@ async fn the_sweeper_expires_flags_when_their_period_ends() {
     assert_eq!(again, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test")]
+async fn a_correction_naming_another_subject_withdraws_the_flag_of_the_subject_it_left() {
+    let app = TestApp::start().await;
+    let no = "苏城管罚决〔2026〕第31号";
+    let first = push(
+        &app,
+        SUZHOU,
+        &penalty(SUZHOU, no, 51, "擅自倾倒建筑垃圾", 60, "10"),
+    )
+    .await;
+    let record = first["record_id"].as_str().unwrap();
+    let left = subject_of(&app, record).await;
+    let rule = "construction_waste_cross_border";
+    assert_eq!(
+        with_rule(&flags_of(&app, &left).await, rule).unwrap()["status"],
+        "active"
+    );
+    // The unit corrects the decision: it was another company's.
+    let corrected = push(
+        &app,
+        SUZHOU,
+        &penalty(SUZHOU, no, 52, "擅自倾倒建筑垃圾", 60, "10"),
+    )
+    .await;
+    assert_eq!(corrected["status"], "corrected");
+    assert_eq!(corrected["record_id"], record);
+    let now_of = subject_of(&app, record).await;
+    assert_ne!(now_of, left);
+    assert_eq!(
+        with_rule(&flags_of(&app, &now_of).await, rule).unwrap()["status"],
+        "active"
+    );
+    assert_eq!(
+        with_rule(&flags_of(&app, &left).await, rule).unwrap()["status"],
+        "withdrawn",
+        "the company the record no longer names keeps no flag on its basis"
+    );
+    app.stop().await;
+}
