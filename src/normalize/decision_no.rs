@@ -7,13 +7,13 @@
 //! caller; year + sequence alone is never an identity (one unit reuses case numbers across
 //! document types with different prefixes).
 
-use crate::normalize::text::fixpoint;
-use unicode_normalization::UnicodeNormalization;
+use crate::normalize::text::{fixpoint, nfkc_str};
 
 /// Folds a decision number: `台城执罚决字[ 2015 ]第00001号` → `台城执罚决字〔2015〕第00001号`.
 pub fn fold_decision_no(raw: &str) -> String {
     fixpoint(raw, |s| {
-        s.nfkc()
+        nfkc_str(s)
+            .chars()
             .filter(|c| {
                 !c.is_whitespace()
                     && !matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')

@@ -4,7 +4,8 @@
 //! (`f(f(x)) == f(x)`), which is why each one iterates to a fixpoint: removing a space can let
 //! NFKC compose characters that were apart, so one pass is not always enough.
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// Characters that are invisible and carry no meaning in names or text.
 const INVISIBLE: [char; 6] = [
@@ -29,7 +30,16 @@ pub(crate) fn fixpoint(input: &str, step: impl Fn(&str) -> String) -> String {
 
 /// NFKC: full-width letters, digits and punctuation become their ASCII forms.
 pub fn nfkc(text: &str) -> String {
-    text.nfkc().collect()
+    nfkc_str(text).into_owned()
+}
+
+/// NFKC without the work when there is none to do: most text (ASCII, CJK ideographs) passes
+/// Unicode's NFKC quick check and is returned as is; anything else is normalized.
+pub(crate) fn nfkc_str(text: &str) -> Cow<'_, str> {
+    match is_nfkc_quick(text.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(text),
+        IsNormalized::No | IsNormalized::Maybe => Cow::Owned(text.nfkc().collect()),
+    }
 }
 
 /// Folds a name (行政相对人名称, 处罚机关, …) for comparison: NFKC, every bracket kind to
@@ -37,7 +47,8 @@ pub fn nfkc(text: &str) -> String {
 /// invisible characters removed. `上海某某（集团） 有限公司` → `上海某某(集团)有限公司`.
 pub fn fold_name(name: &str) -> String {
     fixpoint(name, |s| {
-        s.nfkc()
+        nfkc_str(s)
+            .chars()
             .filter(|c| !c.is_whitespace() && !INVISIBLE.contains(c))
             .map(|c| match c {
                 '[' | '【' | '〔' | '〖' | '｛' | '{' | '「' => '(',
@@ -54,8 +65,8 @@ pub fn fold_name(name: &str) -> String {
 /// the line breaks between "一、警告;" and "二、罚款…" do, so those are kept).
 pub fn fold_text(text: &str) -> String {
     fixpoint(text, |s| {
-        let unified = s
-            .nfkc()
+        let unified = nfkc_str(s)
+            .chars()
             .filter(|c| !INVISIBLE.contains(c))
             .collect::<String>();
         let unified = unified.replace("\r\n", "\n").replace(
@@ -75,7 +86,8 @@ pub fn fold_text(text: &str) -> String {
 /// invisible characters removed, ASCII upper case.
 pub fn fold_code(code: &str) -> String {
     fixpoint(code, |s| {
-        s.nfkc()
+        nfkc_str(s)
+            .chars()
             .filter(|c| !c.is_whitespace() && !INVISIBLE.contains(c))
             .map(|c| c.to_ascii_uppercase())
             .collect()
@@ -126,6 +138,17 @@ mod tests {
     }
 
     proptest! {
+        /// The quick path gives exactly what full NFKC gives, on any text, on the full-width
+        /// forms and combining marks units' exports carry, and on CJK.
+        #[test]
+        fn quick_nfkc_equals_full_nfkc(
+            s in "\\PC{0,40}|[ 　（）【】a-zＡ-Ｚ０-９\u{301}\u{B4}\u{3099}\u{FF9E}ｶﾞ上海가각]{0,20}"
+        ) {
+            let full: String = s.nfkc().collect();
+            let quick = nfkc_str(&s);
+            prop_assert_eq!(quick.as_ref(), full.as_str());
+        }
+
         #[test]
         fn fold_name_is_idempotent(s in "\\PC{0,40}|[ 　（）【】a-zＡ-Ｚ\u{301}\u{B4}上海]{0,20}") {
             let once = fold_name(&s);
