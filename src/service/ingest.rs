@@ -497,13 +497,17 @@ pub fn store_batch(
     write_tx_retrying(conn, |c| apply(c, prepared, meta))
 }
 
-/// What the batch can ask of the store: its record ids, subject keys and subject names.
+/// What the batch can ask of the store: its record ids, subject keys and the names it may link
+/// subjects by (see [`link_to_strong_namesake`], [`link_weak_namesakes`]).
 fn wanted(items: &[PreparedItem]) -> Wanted {
     let mut w = Wanted::default();
     for p in items {
         if let Prepared::Ready(ready) = &p.item {
             w.record_ids.push(ready.record_id.clone());
-            w.names.push(ready.record.subject.name.clone());
+            let kind = ready.record.subject.kind;
+            if may_link_by_name(kind, kind) {
+                w.linkable_names.push(ready.record.subject.name.clone());
+            }
             for key in &ready.subject_keys {
                 w.keys.push((key.kind().to_owned(), key.value()));
             }

@@ -10,7 +10,8 @@
 //!
 //! Invariants:
 //! - the view answers every question as the database would after the writes made so far: every
-//!   row a question could match is loaded (by record id, by subject key, by folded name);
+//!   row a question could match is loaded (by record id, by subject key, the names already
+//!   seen for the subjects those keys name, every subject of a name the batch may link by);
 //! - on PostgreSQL the batch's stored records are locked (`FOR UPDATE`, in id order) while
 //!   they are read, so no revocation or correction can commit between the read and the write;
 //! - nothing is written before [`BatchStore::flush`], and the caller's transaction holds it all.
@@ -205,15 +206,16 @@ struct NewName<'a> {
 }
 
 /// What the batch asks about: the record ids it may write, the subject keys `(kind, value)` it
-/// carries and the folded subject names it names.
+/// carries and the folded names it may link subjects by.
 #[derive(Debug, Default)]
 pub struct Wanted {
     /// Record ids.
     pub record_ids: Vec<String>,
     /// Subject keys.
     pub keys: Vec<(String, String)>,
-    /// Folded subject names.
-    pub names: Vec<String>,
+    /// Folded subject names the batch may link subjects by ([`BatchStore::strong_named`] and
+    /// [`BatchStore::weak_named`] answer for these names only).
+    pub linkable_names: Vec<String>,
 }
 
 /// The batch's view of the store, and the writes it has decided (module docs).
@@ -292,10 +294,23 @@ impl BatchStore {
                 }
             }
         }
-        for s in super::subjects::find_many(conn, &dedup(owners))? {
+        let owners = dedup(owners);
+        for s in super::subjects::find_many(conn, &owners)? {
             bs.know(s);
         }
-        let names = dedup(wanted.names);
+        // The names the batch's subjects were already seen under, so none is added twice.
+        for chunk in owners.chunks(IN_CHUNK) {
+            let rows: Vec<(String, String)> = subject_names::table
+                .filter(subject_names::subject_id.eq_any(chunk))
+                .select((subject_names::subject_id, subject_names::name))
+                .load(conn)?;
+            for (id, name) in rows {
+                bs.remember_name(&id, &name);
+            }
+        }
+        // Every subject of a name the batch may link by (not natural persons' names: common
+        // ones are shared by thousands, and they are never linked).
+        let names = dedup(wanted.linkable_names);
         for chunk in names.chunks(IN_CHUNK) {
             let rows: Vec<(String, SubjectRow)> = subject_names::table
                 .inner_join(subjects::table)
@@ -666,7 +681,7 @@ mod tests {
         Wanted {
             record_ids: (0..3).map(|r| format!("rec_{r}")).collect(),
             keys: (0..KEYS).map(|i| (key(i).0.to_owned(), key(i).1)).collect(),
-            names: NAMES.iter().map(|n| (*n).to_owned()).collect(),
+            linkable_names: NAMES.iter().map(|n| (*n).to_owned()).collect(),
         }
     }
 
