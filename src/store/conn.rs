@@ -90,9 +90,15 @@ impl DatabaseUrl {
     /// Opens one connection, applying the SQLite pragmas.
     pub fn establish(&self) -> Result<AnyConnection, StoreError> {
         match self {
-            DatabaseUrl::Postgres(u) => Ok(AnyConnection::Postgresql(
-                diesel::PgConnection::establish(u).map_err(StoreError::Connect)?,
-            )),
+            DatabaseUrl::Postgres(u) => {
+                let mut c = diesel::PgConnection::establish(u).map_err(StoreError::Connect)?;
+                // diesel prepares every statement once per connection. A generic plan made
+                // while a table was small (a seq scan) is kept as the table grows, and the
+                // batch lookups (`col = ANY($1)`, a thousand values) then test every row against
+                // every value: plan each execution for its parameters and current statistics.
+                c.batch_execute("SET plan_cache_mode = force_custom_plan")?;
+                Ok(AnyConnection::Postgresql(c))
+            }
             DatabaseUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| {
