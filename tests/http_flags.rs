@@ -539,3 +539,32 @@ async fn a_correction_naming_another_subject_withdraws_the_flag_of_the_subject_i
     );
     app.stop().await;
 }
+
+#[tokio::test]
+#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test")]
+async fn a_correction_that_drops_the_fine_withdraws_the_flag_the_fine_raised() {
+    let app = TestApp::start().await;
+    let no = "苏城管罚决〔2026〕第32号";
+    let fined = penalty(SUZHOU, no, 53, "擅自倾倒建筑垃圾", 60, "10");
+    let first = push(&app, SUZHOU, &fined).await;
+    let subject = subject_of(&app, first["record_id"].as_str().unwrap()).await;
+    let rule = "construction_waste_cross_border";
+    assert_eq!(
+        with_rule(&flags_of(&app, &subject).await, rule).unwrap()["status"],
+        "active"
+    );
+    // The decision was a warning after all: no fine in the corrected version.
+    let mut warning = fined.clone();
+    let fields = warning.as_object_mut().unwrap();
+    fields.remove("CF_NR_FK");
+    fields.insert("CF_CFLB".into(), json!("警告"));
+    fields.insert("CF_NR".into(), json!("警告"));
+    let corrected = push(&app, SUZHOU, &warning).await;
+    assert_eq!(corrected["status"], "corrected");
+    assert_eq!(
+        with_rule(&flags_of(&app, &subject).await, rule).unwrap()["status"],
+        "withdrawn",
+        "a fine the current version no longer imposes counts for nothing"
+    );
+    app.stop().await;
+}

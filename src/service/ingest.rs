@@ -24,7 +24,8 @@ use crate::domain::registry::Registry;
 use crate::domain::unit::{Unit, UnitCode};
 use crate::normalize::{Field, FieldIssue, IssueCode, NormalizeContext, normalize_record};
 use crate::rules::flags::Cause;
-use crate::store::batch::{BatchStore, RecordOut, SubmissionOut, Wanted};
+use crate::store::batch::{BatchStore, Wanted};
+use crate::store::records::{NewSubmission, RecordWrite};
 use crate::store::{self, Conn, StoreError};
 use serde::Serialize;
 use serde_json::Value;
@@ -372,7 +373,7 @@ pub fn apply(
                 errors,
                 warnings,
             } => {
-                bs.add_submission(SubmissionOut {
+                bs.add_submission(NewSubmission {
                     batch_id: meta.batch_id.to_owned(),
                     item_index: i64::try_from(*index).unwrap_or(i64::MAX),
                     unit_code: meta.unit_code.to_owned(),
@@ -534,7 +535,7 @@ fn store_ready(
         Some(row) => (ItemStatus::Corrected, row.version + 1),
     };
     let item_index = i64::try_from(ready.index).unwrap_or(i64::MAX);
-    bs.add_submission(SubmissionOut {
+    bs.add_submission(NewSubmission {
         batch_id: meta.batch_id.to_owned(),
         item_index,
         unit_code: meta.unit_code.to_owned(),
@@ -548,7 +549,7 @@ fn store_ready(
     if status != ItemStatus::Duplicate {
         let subject_id = resolve_subject(bs, ready, now)?;
         bs.write_record(
-            RecordOut {
+            RecordWrite {
                 id: ready.record_id.clone(),
                 authority_code: ready.authority.code.as_str().to_owned(),
                 decision_no: r.decision_no.clone(),

@@ -17,11 +17,11 @@
 //! - nothing is written before [`BatchStore::flush`], and the caller's transaction holds it all.
 
 use super::conn::{AnyConnection, on_each_backend};
-use super::records::{RecordRow, RecordWrite};
+use super::records::{NewSubmission, RecordRow, RecordWrite};
 use super::schema::{record_versions, records, subject_keys, subject_names, subjects, submissions};
 use super::subjects::SubjectRow;
 use super::{Conn, IN_CHUNK, StoreError};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -40,104 +40,6 @@ pub struct StoredRecord {
     pub status: String,
     /// Its subject.
     pub subject_id: Option<String>,
-}
-
-/// The columns a push writes to `records` (a new record, or a new version of one).
-#[derive(Insertable, Debug, Clone)]
-#[diesel(table_name = records)]
-#[diesel(treat_none_as_default_value = false)]
-pub struct RecordOut {
-    /// Stable public id.
-    pub id: String,
-    /// Deciding authority.
-    pub authority_code: String,
-    /// Normalized decision number.
-    pub decision_no: String,
-    /// Party.
-    pub party: String,
-    /// Version.
-    pub version: i64,
-    /// Status.
-    pub status: String,
-    /// Content hash.
-    pub content_hash: Vec<u8>,
-    /// Subject kind.
-    pub subject_kind: String,
-    /// Folded subject name.
-    pub subject_name: String,
-    /// USCC.
-    pub subject_uscc: Option<String>,
-    /// Blind index of the resident ID.
-    pub subject_id_index: Option<String>,
-    /// Violation type.
-    pub violation_type: String,
-    /// Decision date.
-    pub decision_date: NaiveDate,
-    /// Fine in fen.
-    pub fine_fen: Option<i64>,
-    /// End of publicity.
-    pub publicity_until: NaiveDate,
-    /// Earliest repair.
-    pub publicity_min_until: NaiveDate,
-    /// Canonical JSON, sealed.
-    pub canonical_json: String,
-    /// The resolved subject.
-    pub subject_id: Option<String>,
-    /// First stored (kept from the first version when the record exists).
-    pub created_at: NaiveDateTime,
-    /// Updated at.
-    pub updated_at: NaiveDateTime,
-}
-
-impl RecordOut {
-    fn as_write(&self) -> RecordWrite<'_> {
-        RecordWrite {
-            id: &self.id,
-            authority_code: &self.authority_code,
-            decision_no: &self.decision_no,
-            party: &self.party,
-            version: self.version,
-            status: &self.status,
-            content_hash: &self.content_hash,
-            subject_kind: &self.subject_kind,
-            subject_name: &self.subject_name,
-            subject_uscc: self.subject_uscc.as_deref(),
-            subject_id_index: self.subject_id_index.as_deref(),
-            violation_type: &self.violation_type,
-            decision_date: self.decision_date,
-            fine_fen: self.fine_fen,
-            publicity_until: self.publicity_until,
-            publicity_min_until: self.publicity_min_until,
-            canonical_json: &self.canonical_json,
-            subject_id: self.subject_id.as_deref(),
-            updated_at: self.updated_at,
-        }
-    }
-}
-
-/// A submission as received, to store.
-#[derive(Insertable, Debug, Clone)]
-#[diesel(table_name = submissions)]
-#[diesel(treat_none_as_default_value = false)]
-pub struct SubmissionOut {
-    /// Batch (request) id.
-    pub batch_id: String,
-    /// Position in the batch (unique within it).
-    pub item_index: i64,
-    /// Who pushed it.
-    pub unit_code: String,
-    /// When.
-    pub received_at: NaiveDateTime,
-    /// Idempotency key.
-    pub idempotency_key: Option<String>,
-    /// Raw item, sealed.
-    pub raw_json: String,
-    /// Outcome.
-    pub outcome: String,
-    /// Record id.
-    pub record_id: Option<String>,
-    /// Errors as JSON.
-    pub errors_json: Option<String>,
 }
 
 /// A version to store; its submission is the one of item `item_index`.
@@ -233,8 +135,8 @@ pub struct BatchStore {
     relinked: BTreeSet<String>,
     new_keys: Vec<(String, String, String, NaiveDateTime)>,
     new_names: Vec<(String, String, NaiveDateTime)>,
-    submissions: Vec<SubmissionOut>,
-    written: BTreeMap<String, (RecordOut, bool)>,
+    submissions: Vec<NewSubmission>,
+    written: BTreeMap<String, (RecordWrite, bool)>,
     versions: Vec<VersionOut>,
     left_subjects: Vec<String>,
 }
@@ -370,7 +272,7 @@ impl BatchStore {
             .cloned()
     }
 
-    /// Creates a subject (as [`super::subjects::insert`]).
+    /// Creates a subject.
     pub fn insert_subject(&mut self, s: &super::subjects::NewSubject<'_>) {
         let row = SubjectRow {
             id: s.id.to_owned(),
@@ -389,7 +291,8 @@ impl BatchStore {
         self.know(row);
     }
 
-    /// Gives a subject a key no subject owns yet (as [`super::subjects::add_key`]).
+    /// Gives a subject a key no subject owns yet (a concurrent writer that gave it first makes
+    /// the flush fail on the key, and the transaction is retried).
     pub fn add_key(&mut self, subject_id: &str, kind: &str, value: &str, now: NaiveDateTime) {
         self.key_owners
             .insert((kind.to_owned(), value.to_owned()), subject_id.to_owned());
@@ -401,7 +304,7 @@ impl BatchStore {
         ));
     }
 
-    /// Records a name a subject was seen under, once (as [`super::subjects::add_name`]).
+    /// Records a name a subject was seen under, once.
     pub fn add_name(&mut self, subject_id: &str, name: &str, now: NaiveDateTime) {
         if self.remember_name(subject_id, name) {
             self.new_names
@@ -465,13 +368,13 @@ impl BatchStore {
     }
 
     /// Keeps a submission.
-    pub fn add_submission(&mut self, s: SubmissionOut) {
+    pub fn add_submission(&mut self, s: NewSubmission) {
         self.submissions.push(s);
     }
 
     /// Writes a record's new version (a new record when none is stored under its id) and its
     /// version row, produced by the submission of item `item_index`.
-    pub fn write_record(&mut self, record: RecordOut, item_index: i64) {
+    pub fn write_record(&mut self, record: RecordWrite, item_index: i64) {
         self.versions.push(VersionOut {
             record_id: record.id.clone(),
             version: record.version,
@@ -594,7 +497,7 @@ impl BatchStore {
             if is_new {
                 inserts.push(r);
             } else {
-                super::records::update(conn, &r.as_write())?;
+                super::records::update(conn, &r)?;
             }
         }
         for chunk in inserts.chunks(INSERT_CHUNK) {
@@ -630,6 +533,7 @@ mod tests {
     use super::*;
     use crate::store::conn::{DatabaseUrl, run_migrations, write_tx};
     use crate::store::subjects as stored;
+    use chrono::NaiveDate;
     use proptest::prelude::*;
 
     const NAMES: [&str; 3] = ["甲公司", "乙商行", "丙"];
@@ -750,7 +654,7 @@ mod tests {
                         Some(r) => (Some(r.version + 1), r.status.clone()),
                         None => (Some(1), "active".to_owned()),
                     };
-                    bs.add_submission(SubmissionOut {
+                    bs.add_submission(NewSubmission {
                         batch_id: batch.to_owned(),
                         item_index: item,
                         unit_code: "SH-310000".into(),
@@ -769,7 +673,7 @@ mod tests {
                     if let Some(version) = version {
                         let date = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
                         bs.write_record(
-                            RecordOut {
+                            RecordWrite {
                                 id: id.clone(),
                                 authority_code: "SH-310000".into(),
                                 decision_no: format!("第{record}号"),

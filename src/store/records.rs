@@ -69,34 +69,36 @@ pub struct RecordRow {
     pub repaired_by: Option<String>,
 }
 
-/// A new record or a new version of one (the columns a push sets).
+/// A new record or a new version of one: the columns a push sets. Inserted for a new record;
+/// for a new version every column is replaced but `created_at` (a `None` clears the column).
 #[derive(Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = records)]
-pub struct RecordWrite<'a> {
+#[diesel(treat_none_as_default_value = false, treat_none_as_null = true)]
+pub struct RecordWrite {
     /// Stable public id.
-    pub id: &'a str,
+    pub id: String,
     /// Deciding authority.
-    pub authority_code: &'a str,
+    pub authority_code: String,
     /// Normalized decision number.
-    pub decision_no: &'a str,
+    pub decision_no: String,
     /// Party.
-    pub party: &'a str,
+    pub party: String,
     /// Version.
     pub version: i64,
     /// Status.
-    pub status: &'a str,
+    pub status: String,
     /// Content hash.
-    pub content_hash: &'a [u8],
+    pub content_hash: Vec<u8>,
     /// Subject kind.
-    pub subject_kind: &'a str,
+    pub subject_kind: String,
     /// Folded subject name.
-    pub subject_name: &'a str,
+    pub subject_name: String,
     /// USCC.
-    pub subject_uscc: Option<&'a str>,
+    pub subject_uscc: Option<String>,
     /// Blind index of the resident ID.
-    pub subject_id_index: Option<&'a str>,
+    pub subject_id_index: Option<String>,
     /// Violation type.
-    pub violation_type: &'a str,
+    pub violation_type: String,
     /// Decision date.
     pub decision_date: NaiveDate,
     /// Fine in fen.
@@ -106,9 +108,12 @@ pub struct RecordWrite<'a> {
     /// Earliest repair.
     pub publicity_min_until: NaiveDate,
     /// Canonical JSON, sealed.
-    pub canonical_json: &'a str,
+    pub canonical_json: String,
     /// The resolved subject.
-    pub subject_id: Option<&'a str>,
+    pub subject_id: Option<String>,
+    /// First stored (kept from the first version when the record exists).
+    #[diesel(skip_update)]
+    pub created_at: NaiveDateTime,
     /// Updated at.
     pub updated_at: NaiveDateTime,
 }
@@ -159,21 +164,9 @@ pub fn find_many(conn: &mut Conn, ids: &[String]) -> Result<Vec<RecordRow>, Stor
     Ok(out)
 }
 
-/// Inserts a new record (version 1).
-pub fn insert(
-    conn: &mut Conn,
-    row: &RecordWrite<'_>,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
-    diesel::insert_into(records::table)
-        .values((row, records::created_at.eq(now)))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Replaces the current version of a record.
-pub fn update(conn: &mut Conn, row: &RecordWrite<'_>) -> Result<(), StoreError> {
-    diesel::update(records::table.find(row.id))
+/// Replaces the current version of a record (all but `created_at`).
+pub fn update(conn: &mut Conn, row: &RecordWrite) -> Result<(), StoreError> {
+    diesel::update(records::table.find(&row.id))
         .set(row)
         .execute(conn)?;
     Ok(())
@@ -219,21 +212,6 @@ pub struct VersionRow {
     pub created_at: NaiveDateTime,
 }
 
-/// Stores a version.
-pub fn insert_version(conn: &mut Conn, v: &VersionRow) -> Result<(), StoreError> {
-    diesel::insert_into(record_versions::table)
-        .values((
-            record_versions::record_id.eq(&v.record_id),
-            record_versions::version.eq(v.version),
-            record_versions::content_hash.eq(&v.content_hash),
-            record_versions::canonical_json.eq(&v.canonical_json),
-            record_versions::submission_id.eq(v.submission_id),
-            record_versions::created_at.eq(v.created_at),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// All versions of a record, oldest first.
 pub fn versions(conn: &mut Conn, record_id: &str) -> Result<Vec<VersionRow>, StoreError> {
     Ok(record_versions::table
@@ -272,33 +250,26 @@ pub struct SubmissionRow {
 /// A submission to store.
 #[derive(Insertable, Debug, Clone)]
 #[diesel(table_name = submissions)]
-pub struct NewSubmission<'a> {
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewSubmission {
     /// Batch (request) id.
-    pub batch_id: &'a str,
-    /// Position in the batch.
+    pub batch_id: String,
+    /// Position in the batch (unique within it).
     pub item_index: i64,
     /// Who pushed it.
-    pub unit_code: &'a str,
+    pub unit_code: String,
     /// When.
     pub received_at: NaiveDateTime,
     /// Idempotency key.
-    pub idempotency_key: Option<&'a str>,
+    pub idempotency_key: Option<String>,
     /// Raw item, sealed.
-    pub raw_json: &'a str,
+    pub raw_json: String,
     /// Outcome.
-    pub outcome: &'a str,
+    pub outcome: String,
     /// Record id.
-    pub record_id: Option<&'a str>,
+    pub record_id: Option<String>,
     /// Errors as JSON.
-    pub errors_json: Option<&'a str>,
-}
-
-/// Stores a submission; returns its id.
-pub fn insert_submission(conn: &mut Conn, s: &NewSubmission<'_>) -> Result<i64, StoreError> {
-    Ok(diesel::insert_into(submissions::table)
-        .values(s)
-        .returning(submissions::id)
-        .get_result(conn)?)
+    pub errors_json: Option<String>,
 }
 
 /// The submissions that landed on a record, oldest first.

@@ -100,27 +100,6 @@ pub fn owner(conn: &mut Conn, kind: &str, value: &str) -> Result<Option<String>,
         .optional()?)
 }
 
-/// Gives a subject a key. The caller has checked that no subject owns it yet; a concurrent
-/// writer that got there first makes this fail with a unique violation, and the transaction
-/// is retried.
-pub fn add_key(
-    conn: &mut Conn,
-    subject_id: &str,
-    kind: &str,
-    value: &str,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
-    diesel::insert_into(subject_keys::table)
-        .values((
-            subject_keys::key_kind.eq(kind),
-            subject_keys::key_value.eq(value),
-            subject_keys::subject_id.eq(subject_id),
-            subject_keys::created_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// Every key of a subject, as (kind, value), first seen first.
 pub fn keys(conn: &mut Conn, subject_id: &str) -> Result<Vec<(String, String)>, StoreError> {
     Ok(subject_keys::table
@@ -128,37 +107,6 @@ pub fn keys(conn: &mut Conn, subject_id: &str) -> Result<Vec<(String, String)>, 
         .order((subject_keys::created_at.asc(), subject_keys::key_kind.asc()))
         .select((subject_keys::key_kind, subject_keys::key_value))
         .load(conn)?)
-}
-
-/// Creates a subject.
-pub fn insert(conn: &mut Conn, s: &NewSubject<'_>) -> Result<(), StoreError> {
-    diesel::insert_into(subjects::table)
-        .values(s)
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Records a name a subject was seen under (once).
-pub fn add_name(
-    conn: &mut Conn,
-    subject_id: &str,
-    name: &str,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
-    let known = subject_names::table
-        .find((subject_id, name))
-        .count()
-        .get_result::<i64>(conn)?;
-    if known == 0 {
-        diesel::insert_into(subject_names::table)
-            .values((
-                subject_names::subject_id.eq(subject_id),
-                subject_names::name.eq(name),
-                subject_names::first_seen.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// Names a subject was seen under, in order of first sight.
