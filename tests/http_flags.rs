@@ -500,7 +500,6 @@ async fn the_sweeper_expires_flags_when_their_period_ends() {
 }
 
 #[tokio::test]
-#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test")]
 async fn a_correction_naming_another_subject_withdraws_the_flag_of_the_subject_it_left() {
     let app = TestApp::start().await;
     let no = "苏城管罚决〔2026〕第31号";
@@ -541,7 +540,6 @@ async fn a_correction_naming_another_subject_withdraws_the_flag_of_the_subject_i
 }
 
 #[tokio::test]
-#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test")]
 async fn a_correction_that_drops_the_fine_withdraws_the_flag_the_fine_raised() {
     let app = TestApp::start().await;
     let no = "苏城管罚决〔2026〕第32号";
