@@ -118,20 +118,6 @@ pub struct RecordWrite {
     pub updated_at: NaiveDateTime,
 }
 
-/// The record with this identity, if stored.
-pub fn find_by_identity(
-    conn: &mut Conn,
-    authority_code: &str,
-    decision_no: &str,
-) -> Result<Option<RecordRow>, StoreError> {
-    Ok(records::table
-        .filter(records::authority_code.eq(authority_code))
-        .filter(records::decision_no.eq(decision_no))
-        .select(RecordRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
 /// Whether any record is stored.
 pub fn any(conn: &mut Conn) -> Result<bool, StoreError> {
     Ok(records::table
