@@ -342,3 +342,47 @@ async fn a_record_with_only_the_organization_code_finds_the_subject_of_its_uscc(
         .collect();
     assert!(prior.contains(&a.as_str()), "{fv}");
 }
+
+/// Batches pushed at once that create the same new companies, each naming them in another
+/// order, all succeed and agree: every company is one subject with all its records. (On
+/// PostgreSQL a writer that loses the race for a shared new row fails on its key and runs
+/// again, seeing the winner's rows; on SQLite writers take turns.)
+#[tokio::test]
+async fn batches_racing_for_the_same_new_companies_all_succeed_and_agree() {
+    let app = TestApp::start().await;
+    let companies: Vec<u32> = (700..724).collect();
+    let mut pushes = Vec::new();
+    for b in 0..6u32 {
+        let mut order = companies.clone();
+        order.rotate_left(usize::try_from(b * 5).unwrap() % companies.len());
+        if b % 2 == 1 {
+            order.reverse();
+        }
+        let records: Vec<Value> = order
+            .iter()
+            .map(|seed| {
+                company_record(JINGAN, &format!("沪静城管罚字〔2026〕第{b}{seed}号"), *seed)
+            })
+            .collect();
+        let c = app.client(Who::Lead(Party::Shanghai));
+        let body = json!({ "records": records });
+        let app = &app;
+        pushes.push(async move {
+            let r = app.push(&c, &body).await;
+            let status = r.status();
+            let out: Value = r.json().await.unwrap();
+            (status, out)
+        });
+    }
+    let answers = futures_util::future::join_all(pushes).await;
+    for (status, out) in &answers {
+        assert_eq!(*status, 200, "{out}");
+        assert_eq!(out["summary"]["accepted"], 24, "{out}");
+    }
+    // Every company is one subject holding its six records.
+    for seed in companies {
+        let s = subject(&app, &uscc(seed)).await;
+        assert_eq!(s["records"].as_array().map(Vec::len), Some(6), "{s}");
+    }
+    app.stop().await;
+}

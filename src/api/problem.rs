@@ -256,6 +256,18 @@ impl From<StoreError> for ApiError {
                 detail: "concurrent update; retry".into(),
                 retry_after_secs: 1,
             },
+            // A deadlock victim (PostgreSQL picks one of two writers waiting for each other)
+            // that was still one after its retries: nothing was written, the request may be
+            // sent again.
+            StoreError::Query(diesel::result::Error::DatabaseError(_, ref info))
+                if info.message().contains("deadlock detected") =>
+            {
+                tracing::warn!(error = %e, "deadlock");
+                ApiError::Unavailable {
+                    detail: "concurrent update; retry".into(),
+                    retry_after_secs: 1,
+                }
+            }
             // SQLite has one writer: a writer that waited past busy_timeout is told to come
             // back, not that penex has a bug.
             StoreError::Query(diesel::result::Error::DatabaseError(_, ref info))

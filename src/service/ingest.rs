@@ -467,7 +467,7 @@ fn mark_conflicts(
 }
 
 /// Runs `f` in a write transaction, and again (three attempts in all) when it fails on a unique
-/// key or a serialization failure: two writers racing on the same new record (or the same
+/// key, a serialization failure or a deadlock ([`StoreError::is_retryable`]): two writers racing on the same new record (or the same
 /// idempotency key) on PostgreSQL, where the loser's transaction fails on the unique key; run
 /// again, it sees the winner's row.
 pub fn write_tx_retrying<T>(
@@ -478,11 +478,7 @@ pub fn write_tx_retrying<T>(
     loop {
         attempt += 1;
         match store::conn::write_tx(conn, &mut f) {
-            Err(StoreError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation
-                | diesel::result::DatabaseErrorKind::SerializationFailure,
-                _,
-            ))) if attempt < 3 => continue,
+            Err(e) if attempt < 3 && e.is_retryable() => continue,
             other => return other,
         }
     }

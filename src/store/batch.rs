@@ -414,9 +414,12 @@ impl BatchStore {
     }
 
     /// Writes everything decided, in an order the foreign keys accept: subjects, their keys
-    /// and names, links, submissions, records, versions.
+    /// and names, links, submissions, records, versions. The rows of each table go in the
+    /// order of their unique key, so two batches racing for the same new rows meet at the
+    /// first one they share (one waits, then fails on the key and is retried) and never wait
+    /// for each other in a cycle.
     pub fn flush(self, conn: &mut Conn) -> Result<(), StoreError> {
-        let new_rows: Vec<NewSubjectRow<'_>> = self
+        let mut new_rows: Vec<NewSubjectRow<'_>> = self
             .new_subjects
             .iter()
             .filter_map(|id| self.subjects.get(id))
@@ -434,6 +437,7 @@ impl BatchStore {
                 created_at: s.created_at,
             })
             .collect();
+        new_rows.sort_by(|a, b| a.id.cmp(b.id));
         for chunk in new_rows.chunks(INSERT_CHUNK) {
             on_each_backend!(conn, c => diesel::insert_into(subjects::table)
                 .values(chunk)
@@ -455,7 +459,7 @@ impl BatchStore {
                 )?;
             }
         }
-        let keys: Vec<NewKey<'_>> = self
+        let mut keys: Vec<NewKey<'_>> = self
             .new_keys
             .iter()
             .map(|(kind, value, subject, at)| NewKey {
@@ -465,12 +469,13 @@ impl BatchStore {
                 created_at: *at,
             })
             .collect();
+        keys.sort_by(|a, b| (a.key_kind, a.key_value).cmp(&(b.key_kind, b.key_value)));
         for chunk in keys.chunks(INSERT_CHUNK) {
             on_each_backend!(conn, c => diesel::insert_into(subject_keys::table)
                 .values(chunk)
                 .execute(c))?;
         }
-        let names: Vec<NewName<'_>> = self
+        let mut names: Vec<NewName<'_>> = self
             .new_names
             .iter()
             .map(|(subject, name, at)| NewName {
@@ -479,6 +484,7 @@ impl BatchStore {
                 first_seen: *at,
             })
             .collect();
+        names.sort_by(|a, b| (a.subject_id, a.name).cmp(&(b.subject_id, b.name)));
         for chunk in names.chunks(INSERT_CHUNK) {
             on_each_backend!(conn, c => diesel::insert_into(subject_names::table)
                 .values(chunk)
@@ -493,6 +499,7 @@ impl BatchStore {
             submission_ids.extend(ids);
         }
         let mut inserts = Vec::new();
+        // By id (the map's order).
         for (_, (r, is_new)) in self.written {
             if is_new {
                 inserts.push(r);
