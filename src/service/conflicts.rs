@@ -158,20 +158,6 @@ fn settled_pairs(stored: &[ConflictRow]) -> HashSet<(String, String)> {
     out
 }
 
-/// Reconciles the conflicts of the subjects of these records (module docs). Returns the place
-/// of every record that is in a conflict afterwards.
-pub fn reconcile_records(
-    conn: &mut Conn,
-    policy: &Policy<'_>,
-    record_ids: &[String],
-) -> Result<HashMap<String, Place>, StoreError> {
-    if record_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let subjects = rows::subjects_of_records(conn, record_ids)?;
-    reconcile_subjects(conn, policy, &subjects)
-}
-
 /// Reconciles the conflicts of these subjects (weak ones are skipped).
 pub fn reconcile_subjects(
     conn: &mut Conn,

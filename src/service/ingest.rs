@@ -467,9 +467,9 @@ fn mark_conflicts(
 }
 
 /// Runs `f` in a write transaction, and again (three attempts in all) when it fails on a unique
-/// key, a serialization failure or a deadlock ([`StoreError::is_retryable`]): two writers racing on the same new record (or the same
-/// idempotency key) on PostgreSQL, where the loser's transaction fails on the unique key; run
-/// again, it sees the winner's row.
+/// key, a serialization failure or a deadlock ([`StoreError::is_retryable`]): two writers
+/// racing on the same new record (or the same idempotency key) on PostgreSQL, where the loser's
+/// transaction fails on the unique key; run again, it sees the winner's row.
 pub fn write_tx_retrying<T>(
     conn: &mut Conn,
     mut f: impl FnMut(&mut Conn) -> Result<T, StoreError>,

@@ -71,27 +71,6 @@ pub fn strong_among(conn: &mut Conn, ids: &[String]) -> Result<Vec<String>, Stor
     Ok(out)
 }
 
-/// The subjects of these records.
-pub fn subjects_of_records(
-    conn: &mut Conn,
-    record_ids: &[String],
-) -> Result<Vec<String>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in record_ids.chunks(10_000) {
-        out.extend(
-            records::table
-                .filter(records::id.eq_any(chunk))
-                .select(records::subject_id)
-                .load::<Option<String>>(conn)?
-                .into_iter()
-                .flatten(),
-        );
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
 /// The conflicts of these subjects that are not void.
 pub fn live_of_subjects(
     conn: &mut Conn,
