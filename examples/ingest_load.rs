@@ -29,6 +29,7 @@ use penex::domain::registry::Registry;
 use penex::domain::unit::UnitCode;
 use penex::normalize::NormalizeContext;
 use penex::service::ingest::{self, Prepared};
+use penex::store::records::RecordWrite;
 use penex::store::{AnyConnection, DatabaseUrl};
 use serde::Deserialize;
 use std::error::Error;
@@ -98,65 +99,6 @@ struct ItemAnswer {
 #[derive(Deserialize)]
 struct Whoami {
     code: String,
-}
-
-diesel::table! {
-    /// `CREATE TABLE records_copy (LIKE records INCLUDING ALL)`: the COPY target.
-    records_copy (id) {
-        id -> Text,
-        authority_code -> Text,
-        decision_no -> Text,
-        party -> Text,
-        version -> BigInt,
-        status -> Text,
-        content_hash -> Binary,
-        subject_kind -> Text,
-        subject_name -> Text,
-        subject_uscc -> Nullable<Text>,
-        subject_id_index -> Nullable<Text>,
-        violation_type -> Text,
-        decision_date -> Date,
-        fine_fen -> Nullable<BigInt>,
-        publicity_until -> Date,
-        publicity_min_until -> Date,
-        canonical_json -> Text,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-        revoked_at -> Nullable<Timestamp>,
-        revoked_by -> Nullable<Text>,
-        revoke_reason -> Nullable<Text>,
-        revoke_note -> Nullable<Text>,
-    }
-}
-
-/// The row the service writes to `records` for an accepted item (see `ingest::store_ready`).
-#[derive(Insertable)]
-#[diesel(table_name = records_copy)]
-#[diesel(treat_none_as_default_value = false)]
-struct CopyRow {
-    id: String,
-    authority_code: String,
-    decision_no: String,
-    party: String,
-    version: i64,
-    status: String,
-    content_hash: Vec<u8>,
-    subject_kind: String,
-    subject_name: String,
-    subject_uscc: Option<String>,
-    subject_id_index: Option<String>,
-    violation_type: String,
-    decision_date: chrono::NaiveDate,
-    fine_fen: Option<i64>,
-    publicity_until: chrono::NaiveDate,
-    publicity_min_until: chrono::NaiveDate,
-    canonical_json: String,
-    created_at: chrono::NaiveDateTime,
-    updated_at: chrono::NaiveDateTime,
-    revoked_at: Option<chrono::NaiveDateTime>,
-    revoked_by: Option<String>,
-    revoke_reason: Option<String>,
-    revoke_note: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -529,12 +471,14 @@ fn check_answer(i: usize, batch: &Batch, answer: &PushAnswer) -> Res<()> {
 /// The rows the service stored for `batches`, built by the service's own `ingest::prepare`
 /// (which runs `normalize_record`, resolves the authority and seals ID numbers with the
 /// server's key), with the columns `ingest::store_ready` writes for an accepted item.
+/// The rows the service writes to `records` for these batches (`ReadyItem::record_write`, as
+/// `ingest::store_ready` calls it for a new record; no subject: the baseline resolves none).
 fn canonical_rows(
     batches: &[Batch],
     ctx: &NormalizeContext,
     registry: &Registry,
     keyring: &PiiKeyring,
-) -> Res<Vec<CopyRow>> {
+) -> Res<Vec<RecordWrite>> {
     let now = penex::store::now_utc();
     let prefix = |i: usize| format!("/records/{i}");
     let mut rows = Vec::new();
@@ -546,32 +490,7 @@ fn canonical_rows(
             let Prepared::Ready(ready) = p.item else {
                 return Err("a generated record was rejected".into());
             };
-            let r = &ready.record;
-            rows.push(CopyRow {
-                id: ready.record_id.clone(),
-                authority_code: ready.authority.code.to_string(),
-                decision_no: r.decision_no.clone(),
-                party: ready.authority.party.code().to_owned(),
-                version: 1,
-                status: "active".to_owned(),
-                content_hash: r.content_fingerprint().to_vec(),
-                subject_kind: r.subject.kind.as_str().to_owned(),
-                subject_name: r.subject.name.clone(),
-                subject_uscc: r.subject.uscc.clone(),
-                subject_id_index: ready.subject_id_index.clone(),
-                violation_type: r.violation_type.clone(),
-                decision_date: r.decision_date,
-                fine_fen: r.fine_fen,
-                publicity_until: r.publicity_until,
-                publicity_min_until: r.publicity_min_until,
-                canonical_json: ready.sealed_json.clone(),
-                created_at: now,
-                updated_at: now,
-                revoked_at: None,
-                revoked_by: None,
-                revoke_reason: None,
-                revoke_note: None,
-            });
+            rows.push(ready.record_write(1, "active", None, now));
         }
     }
     Ok(rows)
@@ -595,11 +514,15 @@ fn copy_baseline(
     let rows = canonical_rows(batches, ctx, registry, keyring)?;
     let build = t.elapsed();
     let mut pg = PgConnection::establish(url).map_err(|e| format!("PostgreSQL: {e}"))?;
-    diesel::sql_query("DROP TABLE IF EXISTS records_copy").execute(&mut pg)?;
-    diesel::sql_query("CREATE TABLE records_copy (LIKE records INCLUDING ALL)").execute(&mut pg)?;
+    diesel::sql_query("DROP SCHEMA IF EXISTS copy_single CASCADE").execute(&mut pg)?;
+    diesel::sql_query("CREATE SCHEMA copy_single").execute(&mut pg)?;
+    diesel::sql_query("CREATE TABLE copy_single.records (LIKE public.records INCLUDING ALL)")
+        .execute(&mut pg)?;
+    // The service's `records` type, unqualified in SQL, names the copy on this connection.
+    diesel::sql_query("SET search_path = copy_single").execute(&mut pg)?;
     // COPY in autocommit: the clock runs from the statement's first byte to its commit.
     let t = Instant::now();
-    let copied = diesel::copy_from(records_copy::table)
+    let copied = diesel::copy_from(penex::store::schema::records::table)
         .from_insertable(&rows)
         .execute(&mut pg)
         .map_err(|e| format!("COPY: {e}"))?;
@@ -607,7 +530,7 @@ fn copy_baseline(
     // The same canonical rows as the service stored (canonical_json differs only in the random
     // nonces of sealed ID numbers, timestamps in the clock).
     let same: Vec<Count> = diesel::sql_query(
-        "SELECT COUNT(*) AS n FROM records r JOIN records_copy c USING (id) \
+        "SELECT COUNT(*) AS n FROM public.records r JOIN copy_single.records c USING (id) \
          WHERE r.authority_code = c.authority_code AND r.decision_no = c.decision_no \
          AND r.party = c.party AND r.content_hash = c.content_hash \
          AND r.subject_name = c.subject_name \
@@ -618,7 +541,7 @@ fn copy_baseline(
          AND length(r.canonical_json) = length(c.canonical_json)",
     )
     .load(&mut pg)?;
-    diesel::sql_query("DROP TABLE records_copy").execute(&mut pg)?;
+    diesel::sql_query("DROP SCHEMA copy_single CASCADE").execute(&mut pg)?;
     Ok(CopyResult {
         build,
         copy,
@@ -844,7 +767,7 @@ async fn main() -> Res<()> {
     let copy_rate = copy.rows as f64 / copy.copy.as_secs_f64();
     println!(
         "COPY baseline: built {} canonical rows (normalize + seal, one thread) in {:.2} s = \
-         {:.0} records/s; COPY records_copy FROM STDIN (binary) {:.2} s = {:.0} records/s; \
+         {:.0} records/s; COPY records FROM STDIN (binary, into an empty copy of the table) {:.2} s = {:.0} records/s; \
          {} rows identical to the service's",
         copy.rows,
         copy.build.as_secs_f64(),

@@ -107,6 +107,42 @@ pub struct ReadyItem {
     pub warnings: Vec<FieldIssue>,
 }
 
+impl ReadyItem {
+    /// The `records` row of this item as version `version`, with `status` (`active`, or the
+    /// stored record's status for a correction) and its subject.
+    pub fn record_write(
+        &self,
+        version: i64,
+        status: &str,
+        subject_id: Option<String>,
+        now: chrono::NaiveDateTime,
+    ) -> RecordWrite {
+        let r = &self.record;
+        RecordWrite {
+            id: self.record_id.clone(),
+            authority_code: self.authority.code.as_str().to_owned(),
+            decision_no: r.decision_no.clone(),
+            party: self.authority.party.code().to_owned(),
+            version,
+            status: status.to_owned(),
+            content_hash: r.content_fingerprint().to_vec(),
+            subject_kind: r.subject.kind.as_str().to_owned(),
+            subject_name: r.subject.name.clone(),
+            subject_uscc: r.subject.uscc.clone(),
+            subject_id_index: self.subject_id_index.clone(),
+            violation_type: r.violation_type.clone(),
+            decision_date: r.decision_date,
+            fine_fen: r.fine_fen,
+            publicity_until: r.publicity_until,
+            publicity_min_until: r.publicity_min_until,
+            canonical_json: self.sealed_json.clone(),
+            subject_id,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// One prepared item.
 #[derive(Debug)]
 pub enum Prepared {
@@ -544,31 +580,9 @@ fn store_ready(
     });
     if status != ItemStatus::Duplicate {
         let subject_id = resolve_subject(bs, ready, now)?;
+        let record_status = existing.as_ref().map_or("active", |e| e.status.as_str());
         bs.write_record(
-            RecordWrite {
-                id: ready.record_id.clone(),
-                authority_code: ready.authority.code.as_str().to_owned(),
-                decision_no: r.decision_no.clone(),
-                party: ready.authority.party.code().to_owned(),
-                version,
-                status: existing
-                    .as_ref()
-                    .map_or_else(|| "active".to_owned(), |e| e.status.clone()),
-                content_hash: hash.to_vec(),
-                subject_kind: r.subject.kind.as_str().to_owned(),
-                subject_name: r.subject.name.clone(),
-                subject_uscc: r.subject.uscc.clone(),
-                subject_id_index: ready.subject_id_index.clone(),
-                violation_type: r.violation_type.clone(),
-                decision_date: r.decision_date,
-                fine_fen: r.fine_fen,
-                publicity_until: r.publicity_until,
-                publicity_min_until: r.publicity_min_until,
-                canonical_json: ready.sealed_json.clone(),
-                subject_id: Some(subject_id),
-                created_at: now,
-                updated_at: now,
-            },
+            ready.record_write(version, record_status, Some(subject_id), now),
             item_index,
         );
     }
