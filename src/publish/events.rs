@@ -345,22 +345,10 @@ fn state_of_row(
     Ok((subject, state))
 }
 
-/// The events of a push: `record.published` for each accepted item, `record.corrected` for each
-/// corrected one; nothing for duplicates and rejections. Call inside the push's transaction,
-/// after its audit entry.
-pub fn emit_for_outcomes(
-    conn: &mut Conn,
-    emitter: &Emitter,
-    outcomes: &[ItemOutcome],
-    batch_id: &str,
-    unit_code: &str,
-) -> Result<usize, StoreError> {
-    let drafts = outcome_drafts(conn, outcomes, batch_id, unit_code, [])?;
-    Ok(emit_many(conn, emitter, drafts)?.len())
-}
-
-/// The drafts of [`emit_for_outcomes`]: the records' states from `known` rows (current, read
-/// in this transaction after its writes) or else read in one query.
+/// The events of a push: `record.published` for each accepted item (a loser of a conflict
+/// too), `record.corrected` for each corrected one; nothing for duplicates and rejections. The
+/// records' states come from `known` rows (current, read in this transaction after its writes)
+/// or else are read in one query. Stage and write them after the push's audit entry.
 pub fn outcome_drafts<'r>(
     conn: &mut Conn,
     outcomes: &[ItemOutcome],

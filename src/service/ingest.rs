@@ -97,6 +97,8 @@ pub struct ReadyItem {
     pub record_id: String,
     /// Canonical JSON with ID numbers sealed.
     pub sealed_json: String,
+    /// The record's content fingerprint (what tells a duplicate from a correction).
+    pub content_hash: [u8; 32],
     /// Blind index of the subject's resident ID.
     pub subject_id_index: Option<String>,
     /// The keys of the subject, strongest first (never empty: at least the weak key).
@@ -125,7 +127,7 @@ impl ReadyItem {
             party: self.authority.party.code().to_owned(),
             version,
             status: status.to_owned(),
-            content_hash: r.content_fingerprint().to_vec(),
+            content_hash: self.content_hash.to_vec(),
             subject_kind: r.subject.kind.as_str().to_owned(),
             subject_name: r.subject.name.clone(),
             subject_uscc: r.subject.uscc.clone(),
@@ -366,6 +368,7 @@ fn seal_record(
         index,
         record_id: record_id(&authority.code, &record.decision_no),
         sealed_json: doc.to_string(),
+        content_hash: record.content_fingerprint(),
         subject_id_index,
         subject_keys: keys,
         violation_code: None,
@@ -556,8 +559,7 @@ fn store_ready(
     meta: &BatchMeta<'_>,
     now: chrono::NaiveDateTime,
 ) -> Result<ItemOutcome, StoreError> {
-    let r = &ready.record;
-    let hash = r.content_fingerprint();
+    let hash = &ready.content_hash;
     let existing = bs.record(&ready.record_id).cloned();
     let (status, version) = match &existing {
         None => (ItemStatus::Accepted, 1),

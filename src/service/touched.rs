@@ -31,7 +31,7 @@ impl Touched {
             return Ok(Touched { strong, records });
         }
         store::conflicts::lock_subjects(conn, &strong)?;
-        for chunk in strong.chunks(5_000) {
+        for chunk in strong.chunks(store::IN_CHUNK) {
             for r in store::records::of_subjects(conn, chunk)? {
                 if let Some(s) = r.subject_id.clone() {
                     records.entry(s).or_default().push(r);

@@ -136,7 +136,7 @@ pub struct BatchStore {
     new_keys: Vec<(String, String, String, NaiveDateTime)>,
     new_names: Vec<(String, String, NaiveDateTime)>,
     submissions: Vec<NewSubmission>,
-    written: BTreeMap<String, (RecordWrite, bool)>,
+    written: BTreeMap<String, RecordWrite>,
     versions: Vec<VersionOut>,
     left_subjects: Vec<String>,
 }
@@ -359,7 +359,7 @@ impl BatchStore {
         let mut out: Vec<String> = self
             .written
             .values()
-            .filter_map(|(r, _)| r.subject_id.clone())
+            .filter_map(|r| r.subject_id.clone())
             .chain(self.left_subjects.iter().cloned())
             .collect();
         out.sort();
@@ -398,19 +398,9 @@ impl BatchStore {
                 subject_id: record.subject_id.clone(),
             },
         );
-        match self.written.get_mut(&record.id) {
-            // Written earlier in the batch: the last version wins, inserted or updated as the
-            // first write decided.
-            Some((out, _)) => {
-                let created_at = out.created_at;
-                *out = record;
-                out.created_at = created_at;
-            }
-            None => {
-                let stored = self.stored_before.contains(&record.id);
-                self.written.insert(record.id.clone(), (record, !stored));
-            }
-        }
+        // Written earlier in the batch: the last version is the row (every write of a batch
+        // carries the batch's time).
+        self.written.insert(record.id.clone(), record);
     }
 
     /// Writes everything decided, in an order the foreign keys accept: subjects, their keys
@@ -499,12 +489,12 @@ impl BatchStore {
             submission_ids.extend(ids);
         }
         let mut inserts = Vec::new();
-        // By id (the map's order).
-        for (_, (r, is_new)) in self.written {
-            if is_new {
-                inserts.push(r);
-            } else {
+        // By id (the map's order); a record stored before the batch gets its new version.
+        for (id, r) in self.written {
+            if self.stored_before.contains(&id) {
                 super::records::update(conn, &r)?;
+            } else {
+                inserts.push(r);
             }
         }
         for chunk in inserts.chunks(INSERT_CHUNK) {
