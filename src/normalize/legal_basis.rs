@@ -492,7 +492,6 @@ mod tests {
         )) {
             let text: String = parts.concat();
             for c in parse(&text) {
-                prop_assert!(c.article <= u32::MAX);
                 prop_assert!(!c.statute.is_empty());
             }
         }

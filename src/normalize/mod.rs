@@ -12,11 +12,13 @@ pub mod decision_no;
 pub mod fields;
 pub mod ids;
 pub mod issue;
+pub mod legal_basis;
 pub mod money;
 pub mod publicity;
 pub mod record;
 pub mod text;
 pub mod violation;
+pub mod violation_corpus;
 
 pub use fields::{Field, field_for_header};
 pub use issue::{FieldIssue, IssueCode};

@@ -360,8 +360,8 @@ pub const VIOLATIONS: &[Violation] = &[
     },
     Violation {
         name: "生活垃圾未分类投放",
-        basis: "《城市生活垃圾管理办法》第四十二条",
-        basis_sh: Some("《上海市生活垃圾管理条例》第五十九条"),
+        basis: "《中华人民共和国固体废物污染环境防治法》第一百一十一条第三款",
+        basis_sh: Some("《上海市生活垃圾管理条例》第五十七条"),
         facts: "当事人于{date}在{place}未按规定分类投放生活垃圾，将湿垃圾与干垃圾混合投放约{n}袋。",
         kinds: &[(Np, 5), (Lp, 3), (Ib, 2)],
         fines: &[(Np, 50, 200), (Ib, 200, 2_000), (Lp, 5_000, 50_000)],
