@@ -50,6 +50,9 @@ pub enum Command {
     /// The delivery outbox of events to the credit platform.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The violation-type catalogue: check a file against it, re-classify stored records.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
     /// Run a reference connector: receives events over mutual TLS, verifies each JWS against
     /// the JWKS, deduplicates by Idempotency-Key, checks per-subject order, appends verified
     /// events to a JSON-lines file (see docs/CONNECTOR.md).
@@ -255,6 +258,28 @@ pub enum OutboxCommand {
     Stats,
 }
 
+/// `penex catalog …`
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// How a file's records would sit in the catalogue, before pushing it: coverage, how the
+    /// types were matched, and the unmapped texts with their counts and legal bases. Reads CSV,
+    /// XLSX (the header rules of `penex import`) or JSON lines; touches no database.
+    Check {
+        /// The file (`.csv`, `.xlsx`, `.jsonl`).
+        file: PathBuf,
+        /// The party of every record (default: from each record's deciding authority).
+        #[arg(long)]
+        party: Option<String>,
+        /// Worksheet to read (XLSX; default the first visible one).
+        #[arg(long)]
+        sheet: Option<String>,
+    },
+    /// Re-classify every stored record with the configured catalogue, reconcile the conflicts
+    /// and flags of the subjects whose records moved (audited; flag changes are published as a
+    /// push would publish them). Running it again changes nothing.
+    Apply,
+}
+
 /// A command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -330,6 +355,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Apikey(cmd) => apikey_command(&settings, cmd),
         Command::Keys(cmd) => keys_command(&settings, cmd),
         Command::Outbox(cmd) => outbox_command(&settings, cmd),
+        Command::Catalog(cmd) => catalog_command(&settings, cmd),
         Command::Sink(args) => crate::publish::sink::run(args)
             .await
             .map_err(|e| CliError::Invalid(e.to_string())),
@@ -367,6 +393,57 @@ fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<(), CliError> {
                     k.crv,
                     if i == 0 { "  current" } else { "" }
                 );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn catalog_command(settings: &Settings, cmd: CatalogCommand) -> Result<(), CliError> {
+    let policy = app::load_policy(settings)?;
+    match cmd {
+        CatalogCommand::Check { file, party, sheet } => {
+            let party = match party {
+                None => None,
+                Some(p) => Some(p.parse::<Party>().map_err(|_| {
+                    CliError::Invalid(format!("--party {p:?}: expected SH, JS, ZJ or AH"))
+                })?),
+            };
+            let rows = crate::import::catalog_check::read_rows(&file, sheet.as_deref())?;
+            let registry = crate::domain::registry::Registry::new(
+                app::load_base_units(settings)?,
+                crate::normalize::text::fold_name,
+            )
+            .map_err(|e| CliError::Invalid(format!("units: {e}")))?;
+            let report =
+                crate::import::catalog_check::check(&policy.catalog, &registry, &rows, party);
+            print!("{}", report.render(&policy.catalog));
+            Ok(())
+        }
+        CatalogCommand::Apply => {
+            let mut conn = connect(settings)?;
+            let emitter = crate::publish::events::Emitter {
+                pii: std::sync::Arc::new(app::load_pii_keys(settings, &mut conn)?),
+                keys: std::sync::Arc::new(
+                    crate::publish::EventKeys::load(&crate::publish::signing_dir(settings))
+                        .map_err(|e| CliError::Invalid(format!("event signing keys: {e}")))?,
+                ),
+            };
+            let today = crate::api::records::today_shanghai();
+            let r =
+                crate::service::catalog::apply(&mut conn, &policy.on(today), &emitter, &actor())?;
+            println!(
+                "records: {}  reclassified: {} (newly mapped {}, newly unmapped {})  subjects \
+                 reconciled: {}  flag changes: {}",
+                r.records,
+                r.reclassified,
+                r.newly_mapped,
+                r.newly_unmapped,
+                r.subjects,
+                r.flag_changes
+            );
+            for ((from, to), n) in &r.moves {
+                println!("  {n:>7}  {from} -> {to}");
             }
             Ok(())
         }

@@ -98,6 +98,12 @@ async fn the_dashboard_draws_the_pushed_data_and_loads_nothing() {
     assert!(html.contains("data-from=\"SH\" data-to=\"SH\" data-value=\"3\""));
     assert!(html.contains("data-from=\"JS\" data-to=\"SH\" data-value=\"1\""));
     assert!(html.contains("<b>4</b>"), "four records in the overview");
+    // The catalogue's mapped share per party (Jiangsu's one record is a catalogue type).
+    assert!(html.contains("id=\"catalogue\""));
+    assert!(
+        html.contains("<tr><td>JS</td><td>1</td><td>1</td><td data-value=\"1.000\">100.0%</td>"),
+        "{html}"
+    );
     // What a unit typed is shown, escaped; nothing runs, nothing is fetched.
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!html.contains("<script"));

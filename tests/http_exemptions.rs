@@ -212,3 +212,72 @@ async fn the_first_violation_check_sees_all_four_parties_within_the_window() {
     .await;
     app.stop().await;
 }
+
+/// The case real data showed wrong: a Shanghai record worded as the statute words it
+/// (擅自占用城市道路从事经营活动) is 占道经营, not road occupation, so a Zhejiang exemption
+/// under the 占道经营 list item and that record are one type for the first-violation check,
+/// whichever text the asking unit uses.
+#[tokio::test]
+async fn road_trading_in_statute_words_meets_the_exemption_of_another_party() {
+    let app = TestApp::start().await;
+    let id = resident_id(433);
+    let hz = app.unit_client(Party::Zhejiang, "ZJ-330100");
+    let mut ex = exemption(HANGZHOU, "杭综执不罚〔2026〕第33号", &id, "YRD-SR-01");
+    ex["violation_type"] = json!("占道经营");
+    assert_eq!(report(&app, &hz, &ex).await.status(), 201);
+    let qp = app.unit_client(Party::Shanghai, "SH-310118");
+    let mut rec = person_record("上海市青浦区城市管理行政执法局", "2611801133", &id);
+    rec["违法行为类型"] = json!("擅自占用城市道路从事经营活动");
+    rec["处罚依据"] = json!("《上海市市容环境卫生管理条例》第二十二条");
+    let pushed: Value = app
+        .push(&qp, &json!({ "records": [rec] }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pushed["items"][0]["status"], "accepted", "{pushed}");
+    let record = pushed["items"][0]["record_id"].as_str().unwrap().to_owned();
+    let view: Value = app
+        .client(Who::Analyst)
+        .get(app.url(&format!("/v1/records/{record}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        view["classification"]["violation_code"], "road_occupation_business",
+        "{view}"
+    );
+    for asked in [
+        "擅自占用城市道路从事经营活动",
+        "占道经营",
+        "road_occupation_business",
+    ] {
+        let a: Value = check(
+            &app,
+            &app.client(Who::Analyst),
+            &format!("id_no={id}&violation_type={asked}&on=2026-11-01"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            a["violation_type"], "road_occupation_business",
+            "{asked}: {a}"
+        );
+        assert_eq!(a["first"], false, "{asked}: {a}");
+        assert_eq!(
+            a["exemptions"][0]["authority_code"], "ZJ-330100",
+            "{asked}: {a}"
+        );
+        assert_eq!(
+            a["penalties"][0]["record_id"],
+            record.as_str(),
+            "{asked}: {a}"
+        );
+    }
+    app.stop().await;
+}

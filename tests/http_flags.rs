@@ -566,3 +566,119 @@ async fn a_correction_that_drops_the_fine_withdraws_the_flag_the_fine_raised() {
     );
     app.stop().await;
 }
+
+/// Runs the real binary against the app's data folder and database.
+#[expect(clippy::unwrap_used, reason = "test helper")]
+fn penex_cli(app: &TestApp, catalog: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_penex"))
+        .args(args)
+        .env("PENEX_DATA_DIR", app.dir.path())
+        .env("PENEX_DATABASE_URL", &app.db.url)
+        .env("PENEX_UNITS_FILE", common::repo().join("config/units.toml"))
+        .env("PENEX_CATALOG_FILE", catalog)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "penex {args:?}: {text}");
+    text
+}
+
+/// `penex catalog apply`: a record unmapped at push (a unit's own item code the catalogue did
+/// not know) is mapped once the catalogue learns the code; the flag it completes is raised and
+/// its event is on the feed; a second run changes nothing; the audit chain verifies.
+#[tokio::test]
+async fn catalog_apply_maps_stored_records_and_raises_the_flags_they_complete() {
+    let work = tempfile::tempdir().unwrap();
+    let before = work.path().join("catalog-before.toml");
+    let after = work.path().join("catalog-after.toml");
+    let built_in = penex::normalize::violation::BUILT_IN;
+    std::fs::write(&before, built_in).unwrap();
+    assert!(built_in.contains("[mappings.SH]\n"));
+    std::fs::write(
+        &after,
+        built_in.replacen(
+            "[mappings.SH]\n",
+            "[mappings.SH]\n\"SH-CW-0117\" = \"construction_waste_dumping\"\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let app = TestApp::start_with_overrides(json!({ "catalog_file": before })).await;
+    let mut unknown = penalty(
+        QINGPU,
+        "沪青城管罚字〔2026〕第71号",
+        71,
+        "SH-CW-0117",
+        100,
+        "0.5",
+    );
+    unknown["CF_YJ"] = json!("《某某管理办法》第九条");
+    let a = push(&app, QINGPU, &unknown).await;
+    assert_eq!(a["warnings"][0]["code"], "unmapped_violation_type", "{a}");
+    let mut dumping = penalty(
+        SUZHOU,
+        "苏城管罚决〔2026〕第72号",
+        71,
+        "擅自倾倒建筑垃圾",
+        50,
+        "0.5",
+    );
+    dumping["CF_YJ"] = json!("《某某管理办法》第九条");
+    push(&app, SUZHOU, &dumping).await;
+    let record = a["record_id"].as_str().unwrap().to_owned();
+    let subject = subject_of(&app, &record).await;
+    let rule = "construction_waste_cross_border";
+    assert!(with_rule(&flags_of(&app, &subject).await, rule).is_none());
+
+    let out = penex_cli(&app, &after, &["catalog", "apply"]);
+    assert!(out.contains("reclassified: 1 (newly mapped 1"), "{out}");
+    assert!(out.contains("- -> construction_waste_dumping"), "{out}");
+    let flags = flags_of(&app, &subject).await;
+    let f = with_rule(&flags, rule).expect("flag raised by the re-classification");
+    assert_eq!(f["status"], "active");
+    let view: Value = app
+        .client(Who::Analyst)
+        .get(app.url(&format!("/v1/records/{record}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        view["classification"]["violation_code"], "construction_waste_dumping",
+        "{view}"
+    );
+    assert_eq!(view["classification"]["matched_by"], "party_mapping");
+    assert_eq!(
+        view["classification"]["violation_group"],
+        "construction_waste"
+    );
+    let feed: Value = app
+        .client(Who::Integrator)
+        .get(app.url("/v1/events?after=0&limit=500"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let activated = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "flag.activated" && e["payload"]["flag"]["rule_id"] == rule)
+        .count();
+    assert_eq!(activated, 1, "{feed}");
+
+    let again = penex_cli(&app, &after, &["catalog", "apply"]);
+    assert!(again.contains("reclassified: 0"), "{again}");
+    let verified = penex_cli(&app, &after, &["audit", "verify"]);
+    assert!(verified.contains("intact"), "{verified}");
+    app.stop().await;
+}

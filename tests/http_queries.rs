@@ -591,6 +591,8 @@ async fn bad_filters_answer_problems_naming_the_parameter() {
         ("limit=0", "limit", "0"),
         ("limit=501", "limit", "501"),
         ("limit=ten", "limit", "ten"),
+        ("violation_code=flying", "violation_code", "flying"),
+        ("violation_group=nope", "violation_group", "nope"),
     ] {
         let body = problem(
             get(&app, &analyst, &format!("/v1/records?{query}")).await,
@@ -808,5 +810,94 @@ async fn an_analyst_api_key_queries_like_an_analyst_certificate() {
         .await
         .unwrap();
     problem(r, 403).await;
+    app.stop().await;
+}
+
+/// Records carry their place in the catalogue and are filtered by code and group; the catalogue
+/// in force is readable by every role but anonymous callers.
+#[tokio::test]
+async fn records_are_filtered_by_catalogue_code_and_group() {
+    let app = TestApp::start().await;
+    let sh = app.client(Who::Lead(Party::Shanghai));
+    let mut ids = Vec::new();
+    for (i, (text, basis)) in [
+        ("未经许可运输建筑垃圾", "《某某管理办法》第九条"),
+        ("违反市容规定", "依据《中华人民共和国城乡规划法》第六十四条"),
+        ("擅自占用城市道路从事经营活动", "《某某管理办法》第九条"),
+        ("违反动物防疫规定", "《中华人民共和国动物防疫法》第九十二条"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut rec = company_record(JINGAN, &format!("沪静城管罚字〔2025〕第{}号", 700 + i), 700);
+        rec["CF_WFXW"] = json!(text);
+        rec["CF_YJ"] = json!(basis);
+        let body: Value = app
+            .push(&sh, &json!({ "records": [rec] }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["items"][0]["status"], "accepted", "{body}");
+        ids.push(body["items"][0]["record_id"].as_str().unwrap().to_owned());
+    }
+    let analyst = app.client(Who::Analyst);
+    let page = get_ok(
+        &app,
+        &analyst,
+        "/v1/records?violation_group=construction_waste",
+    )
+    .await;
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["items"][0]["id"], ids[0].as_str());
+    assert_eq!(
+        page["items"][0]["classification"]["violation_code"],
+        "construction_waste_transport"
+    );
+    let page = get_ok(
+        &app,
+        &analyst,
+        "/v1/records?violation_code=illegal_construction",
+    )
+    .await;
+    assert_eq!(page["total"], 1, "{page}");
+    let c = &page["items"][0]["classification"];
+    assert_eq!(c["matched_by"], "legal_basis", "{c}");
+    assert!(
+        c["provision"].as_str().unwrap().contains("城乡规划法"),
+        "{c}"
+    );
+    let page = get_ok(
+        &app,
+        &analyst,
+        "/v1/records?violation_code=road_occupation_business",
+    )
+    .await;
+    assert_eq!(page["items"][0]["id"], ids[2].as_str(), "{page}");
+    // The unmapped one has no classification, and the code filter never finds it.
+    let all = get_ok(&app, &analyst, "/v1/records?limit=10").await;
+    let unmapped: Vec<&Value> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["classification"].is_null())
+        .collect();
+    assert_eq!(unmapped.len(), 1);
+    assert_eq!(unmapped[0]["id"], ids[3].as_str());
+    // The catalogue in force.
+    let catalog = get_ok(&app, &analyst, "/v1/catalog").await;
+    assert!(catalog["types"].as_array().unwrap().len() > 100);
+    assert!(
+        catalog["statutes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "城乡规划法")
+    );
+    problem(
+        get(&app, &app.client(Who::Anonymous), "/v1/catalog").await,
+        401,
+    )
+    .await;
     app.stop().await;
 }

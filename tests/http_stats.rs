@@ -377,6 +377,9 @@ async fn quality_figures_agree_with_the_push_answers_and_stay_within_the_party()
         .enumerate()
         .map(|(i, d)| dated(JINGAN, &format!("沪静城管罚字〔2025〕第{i}号"), i as u32, d))
         .collect();
+    // One of the three names an act the catalogue does not know.
+    batch[2]["CF_WFXW"] = json!("违反动物防疫规定");
+    batch[2]["CF_YJ"] = json!("《中华人民共和国动物防疫法》第九十二条");
     let mut bad_uscc = dated(JINGAN, "沪静城管罚字〔2025〕第90号", 90, "2025-03-01");
     bad_uscc["CF_XDR_SHXYM"] = json!("91310106MA00000000");
     let mut no_number = dated(JINGAN, "沪静城管罚字〔2025〕第91号", 91, "2025-03-01");
@@ -428,6 +431,26 @@ async fn quality_figures_agree_with_the_push_answers_and_stay_within_the_party()
         json!({"accepted": 3, "duplicate": 1, "corrected": 1, "conflict": 0, "rejected": 2})
     );
     assert_eq!(u["corrections"], 1);
+    // Three records decided: two mapped (the catalogue's own name), one not, listed by text.
+    let cat = &u["catalogue"];
+    assert_eq!(
+        (cat["records"].as_i64(), cat["mapped"].as_i64()),
+        (Some(3), Some(2)),
+        "{cat}"
+    );
+    assert!((cat["mapped_share"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert_eq!(
+        cat["unmapped_types"],
+        json!([{"name": "违反动物防疫规定", "count": 1}]),
+        "{cat}"
+    );
+    let ways: i64 = cat["matched_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(ways, 2, "{cat}");
     assert!((u["acceptance_rate"].as_f64().unwrap() - 5.0 / 7.0).abs() < 1e-9);
     let tallies = |v: &Value| -> HashMap<String, i64> {
         v.as_array()

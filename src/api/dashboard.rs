@@ -278,6 +278,54 @@ fn quality_table(q: &stats::Quality) -> String {
         );
     }
     t.push_str("</tbody></table>");
+    t.push_str(&catalogue_table(q));
+    t
+}
+
+/// The share of records whose violation type maps to the catalogue, per party, and the most
+/// frequent unmapped texts (what a unit's records will not count as across the region).
+fn catalogue_table(q: &stats::Quality) -> String {
+    let mut per: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    let mut unmapped: BTreeMap<&str, i64> = BTreeMap::new();
+    for u in &q.units {
+        let e = per.entry(u.party.as_str()).or_default();
+        e.0 += u.catalogue.records;
+        e.1 += u.catalogue.mapped;
+        for t in &u.catalogue.unmapped_types {
+            *unmapped.entry(t.name.as_str()).or_insert(0) += t.count;
+        }
+    }
+    let mut t = String::from(
+        "<h3>Violation types mapped to the catalogue</h3><table id=\"catalogue\"><thead><tr>\
+         <th>party</th><th>records</th><th>mapped</th><th>share</th></tr></thead><tbody>",
+    );
+    for (party, (records, mapped)) in &per {
+        let share = if *records > 0 {
+            *mapped as f64 / *records as f64
+        } else {
+            0.0
+        };
+        let _ = write!(
+            t,
+            "<tr><td>{}</td><td>{records}</td><td>{mapped}</td><td data-value=\"{share:.3}\">\
+             {:.1}%</td></tr>",
+            esc(party),
+            share * 100.0
+        );
+    }
+    t.push_str("</tbody></table>");
+    let mut top: Vec<(&str, i64)> = unmapped.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if !top.is_empty() {
+        t.push_str("<p>Most frequent unmapped types: ");
+        let list: Vec<String> = top
+            .iter()
+            .take(10)
+            .map(|(name, n)| format!("{} ({n})", esc(name)))
+            .collect();
+        t.push_str(&list.join(", "));
+        t.push_str("</p>");
+    }
     t
 }
 

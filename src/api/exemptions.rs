@@ -497,8 +497,10 @@ pub async fn first_violation(
     let penalties: Vec<PriorPenalty> = penalties
         .into_iter()
         .filter(|r| {
-            let p: Party = r.party.parse().unwrap_or(Party::Shanghai);
-            policy.catalog.comparison_key(p, &r.violation_type) == compared
+            crate::normalize::violation::comparison_key(
+                r.violation_code.as_deref(),
+                &r.violation_type,
+            ) == compared
         })
         .map(|r| PriorPenalty {
             record_id: r.id,

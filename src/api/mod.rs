@@ -5,6 +5,7 @@
 //! contract tests compare the served spec with `openapi/openapi.json`.
 
 pub mod auth;
+pub mod catalog;
 pub mod conflicts;
 pub mod dashboard;
 pub mod events;
@@ -113,6 +114,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(records::push_records)
         .service(records::validate_records)
         .service(queries::list_records)
+        .service(catalog::get_catalog)
         .service(records::get_record)
         .service(records::revoke_record)
         .service(queries::search_subjects)

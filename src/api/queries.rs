@@ -97,6 +97,13 @@ pub struct RecordQuery {
     /// 违法行为类型 as the unit gave it (compared after text folding).
     #[param(value_type = Option<String>, example = "未经许可运输建筑垃圾", max_length = 200)]
     pub violation_type: Option<String>,
+    /// The record's violation-type catalogue code (`GET /v1/catalog` lists them).
+    #[param(value_type = Option<String>, example = "road_occupation_business", max_length = 64)]
+    pub violation_code: Option<String>,
+    /// A catalogue group (`construction_waste`, `city_appearance`, …): records of any of its
+    /// types.
+    #[param(value_type = Option<String>, example = "construction_waste", max_length = 64)]
+    pub violation_group: Option<String>,
     /// A penalty category the record holds (art. 9).
     #[param(value_type = Option<crate::domain::record::PenaltyCategory>, example = "fine")]
     pub category: Option<String>,
@@ -144,6 +151,8 @@ pub struct RecordItem {
     pub decision_date: chrono::NaiveDate,
     /// Violation type as given (folded).
     pub violation_type: String,
+    /// Its place in the violation-type catalogue (absent: unmapped).
+    pub classification: Option<Classified>,
     /// Fine in fen.
     pub fine_fen: Option<i64>,
     /// `active` or `revoked` (as stored).
@@ -165,6 +174,57 @@ pub struct RecordItem {
     /// The current canonical record (ID numbers masked unless you decided it).
     #[schema(value_type = Object)]
     pub record: Value,
+}
+
+/// Where a record sits in the violation-type catalogue (`config/catalog.toml`); absent when its
+/// type is unmapped (compared across parties by its exact text only).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Classified {
+    /// The catalogue code (`road_occupation_business`).
+    pub violation_code: String,
+    /// Its group, as the joint-discipline rules name it (`city_appearance`).
+    pub violation_group: String,
+    /// The catalogue's Chinese name of the type.
+    pub violation_name: String,
+    /// How the record was matched: `legal_basis`, `party_mapping`, `alias` or `keyword`.
+    pub matched_by: String,
+    /// The catalogue's provision that matched the record's 处罚依据 (`matched_by` =
+    /// `legal_basis`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provision: Option<String>,
+}
+
+impl Classified {
+    /// The classification stored with a record, named from the catalogue; `None` when the
+    /// record is unmapped (or its code left the catalogue, until `penex catalog apply`).
+    pub fn of(
+        catalog: &crate::normalize::Catalog,
+        code: Option<&str>,
+        matched_by: Option<&str>,
+        provision: Option<&str>,
+    ) -> Option<Classified> {
+        let t = catalog.get(code?)?;
+        Some(Classified {
+            violation_code: t.code.clone(),
+            violation_group: t.group.clone(),
+            violation_name: t.name.clone(),
+            matched_by: matched_by.unwrap_or_default().to_owned(),
+            provision: provision.map(str::to_owned),
+        })
+    }
+
+    /// The classification of a stored record.
+    pub fn of_row(
+        catalog: &crate::normalize::Catalog,
+        r: &crate::store::records::RecordRow,
+    ) -> Option<Classified> {
+        Classified::of(
+            catalog,
+            r.violation_code.as_deref(),
+            r.violation_matched_by.as_deref(),
+            r.violation_provision.as_deref(),
+        )
+    }
 }
 
 /// A page of records.
@@ -291,6 +351,7 @@ struct Parsed {
 fn parse_record_query(
     q: &RecordQuery,
     registry: &Registry,
+    catalog: &crate::normalize::Catalog,
     visible: Option<Vec<String>>,
 ) -> Result<Parsed, ApiError> {
     let mut bad = Bad::default();
@@ -356,6 +417,34 @@ fn parse_record_query(
             .then(|| s.to_owned())
         },
     );
+    let violation_code = parse_with(
+        &mut bad,
+        "violation_code",
+        q.violation_code.as_deref(),
+        "unknown_violation_code",
+        "a code of the violation-type catalogue, e.g. road_occupation_business",
+        |s| catalog.get(s.trim()).map(|t| vec![t.code.clone()]),
+    );
+    let violation_group = parse_with(
+        &mut bad,
+        "violation_group",
+        q.violation_group.as_deref(),
+        "unknown_violation_group",
+        "a group of the violation-type catalogue, e.g. construction_waste",
+        |s| {
+            let codes: Vec<String> = catalog
+                .types()
+                .iter()
+                .filter(|t| t.group == s.trim())
+                .map(|t| t.code.clone())
+                .collect();
+            (!codes.is_empty()).then_some(codes)
+        },
+    );
+    let violation_codes = match (violation_code, violation_group) {
+        (Some(a), Some(b)) => Some(a.into_iter().filter(|c| b.contains(c)).collect()),
+        (a, b) => a.or(b),
+    };
     let violation_type = parse_with(
         &mut bad,
         "violation_type",
@@ -516,6 +605,7 @@ fn parse_record_query(
             subject_ids: subject.map(|s| vec![s]),
             uscc,
             violation_type,
+            violation_codes,
             category,
             decided_from,
             decided_to,
@@ -569,7 +659,12 @@ pub async fn list_records(
         order,
         after,
         limit,
-    } = parse_record_query(&query.into_inner(), &registry, visible)?;
+    } = parse_record_query(
+        &query.into_inner(),
+        &registry,
+        &state.policy.catalog,
+        visible,
+    )?;
     let (rows, total, more) = state
         .db(move |c| -> Result<_, StoreError> {
             let mut filter = filter;
@@ -621,6 +716,7 @@ pub async fn list_records(
             let mut record = serde_json::from_str(&r.canonical_json).unwrap_or(Value::Null);
             reveal(&state.pii, &mut record, how);
             RecordItem {
+                classification: Classified::of_row(&state.policy.catalog, &r),
                 authority_name: UnitCode::parse(&r.authority_code)
                     .ok()
                     .and_then(|c| registry.get(&c).map(|u| u.name.clone()))

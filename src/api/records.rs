@@ -651,6 +651,9 @@ pub struct RecordView {
     pub status: String,
     /// Current version.
     pub version: i64,
+    /// Its place in the violation-type catalogue: code, group, name, how it was matched and
+    /// the provision (absent: unmapped).
+    pub classification: Option<super::queries::Classified>,
     /// The current canonical record (ID numbers masked unless you decided it).
     #[schema(value_type = Object)]
     pub record: Value,
@@ -711,6 +714,7 @@ async fn load_view(
         v
     };
     Ok(RecordView {
+        classification: super::queries::Classified::of_row(&state.policy.catalog, &row),
         authority_name: registry
             .get(&authority)
             .map(|u| u.name.clone())

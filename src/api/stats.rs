@@ -802,6 +802,24 @@ pub struct UnitQuality {
     pub top_rejection_fields: Vec<Tally>,
     /// Median days from decision date (处罚决定日期) to arrival, over new records.
     pub median_push_delay_days: Option<f64>,
+    /// How the violation types of the records this unit pushed sit in the catalogue.
+    pub catalogue: CatalogueCoverage,
+}
+
+/// How the violation types of a unit's records map to the catalogue (`config/catalog.toml`).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct CatalogueCoverage {
+    /// Distinct records the unit's submissions landed on (any status).
+    pub records: i64,
+    /// Of those, mapped to a catalogue type.
+    pub mapped: i64,
+    /// `mapped / records`, 0–1 (absent without records).
+    pub mapped_share: Option<f64>,
+    /// Mapped records per way of matching (`legal_basis`, `party_mapping`, `alias`, `keyword`).
+    pub matched_by: Vec<Tally>,
+    /// The unmapped violation types as the unit wrote them, most frequent first (at most 20):
+    /// these count across parties only by their exact text.
+    pub unmapped_types: Vec<Tally>,
 }
 
 /// Data quality per unit.
@@ -921,9 +939,50 @@ pub async fn get_stats_quality(
 /// checked the rights.
 pub async fn quality(state: &AppState, units: Option<Vec<String>>) -> Result<Quality, ApiError> {
     let registry = state.registry();
-    let rows = state
-        .db(move |c| store::stats::submissions_of_units(c, units.as_deref()))
+    let (rows, classified, unmapped) = state
+        .db(move |c| {
+            Ok((
+                store::stats::submissions_of_units(c, units.as_deref())?,
+                store::stats::classification_by_unit(c, units.as_deref())?,
+                store::stats::unmapped_by_unit(c, units.as_deref())?,
+            ))
+        })
         .await?;
+    let mut coverage: BTreeMap<String, (CatalogueCoverage, HashMap<String, i64>)> = BTreeMap::new();
+    for (unit, by, n) in classified {
+        let (c, ways) = coverage.entry(unit).or_default();
+        c.records += n;
+        if let Some(by) = by {
+            c.mapped += n;
+            *ways.entry(by).or_insert(0) += n;
+        }
+    }
+    let mut unmapped_of: HashMap<String, Vec<Tally>> = HashMap::new();
+    for (unit, text, count) in unmapped {
+        unmapped_of
+            .entry(unit)
+            .or_default()
+            .push(Tally { name: text, count });
+    }
+    let mut coverage_of =
+        |code: &str, coverage: &mut BTreeMap<String, (CatalogueCoverage, HashMap<String, i64>)>| {
+            let (mut c, ways) = coverage.remove(code).unwrap_or_default();
+            c.mapped_share = (c.records > 0).then(|| c.mapped as f64 / c.records as f64);
+            c.matched_by = crate::normalize::violation::MatchedBy::ALL
+                .iter()
+                .filter_map(|m| {
+                    ways.get(m.as_str()).map(|&count| Tally {
+                        name: m.as_str().to_owned(),
+                        count,
+                    })
+                })
+                .collect();
+            let mut types = unmapped_of.remove(code).unwrap_or_default();
+            types.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+            types.truncate(20);
+            c.unmapped_types = types;
+            c
+        };
     #[derive(Default)]
     struct Acc {
         outcomes: Outcomes,
@@ -973,6 +1032,7 @@ pub async fn quality(state: &AppState, units: Option<Vec<String>>) -> Result<Qua
     let units = per
         .into_iter()
         .map(|(code, mut a)| {
+            let catalogue = coverage_of(&code, &mut coverage);
             let o = &a.outcomes;
             let total = o.accepted + o.duplicate + o.corrected + o.conflict + o.rejected;
             let unit = UnitCode::parse(&code).ok();
@@ -991,6 +1051,7 @@ pub async fn quality(state: &AppState, units: Option<Vec<String>>) -> Result<Qua
                 top_rejection_codes: top(a.codes),
                 top_rejection_fields: top(a.fields),
                 outcomes: a.outcomes,
+                catalogue,
                 unit_code: code,
             }
         })

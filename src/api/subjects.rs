@@ -30,6 +30,8 @@ pub struct SubjectRecord {
     pub decision_date: chrono::NaiveDate,
     /// Violation type as given.
     pub violation_type: String,
+    /// Its place in the violation-type catalogue (absent: unmapped).
+    pub classification: Option<super::queries::Classified>,
     /// Fine in fen.
     pub fine_fen: Option<i64>,
     /// `active` or `revoked`.
@@ -155,6 +157,7 @@ pub async fn get_subject(
 ) -> Result<web::Json<SubjectView>, ApiError> {
     caller.require(&[Role::Unit, Role::Analyst, Role::Operator])?;
     let key = path.into_inner();
+    let catalog = state.policy.catalog.clone();
     let view = state
         .db(move |c| -> Result<Option<SubjectView>, StoreError> {
             let row = if key.starts_with("sub_") {
@@ -200,6 +203,7 @@ pub async fn get_subject(
                 records: records
                     .into_iter()
                     .map(|r| SubjectRecord {
+                        classification: super::queries::Classified::of_row(&catalog, &r),
                         subject_id: r.subject_id.unwrap_or_default(),
                         id: r.id,
                         authority_code: r.authority_code,

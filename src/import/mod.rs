@@ -12,6 +12,7 @@
 //! whole, nothing of it stored (like the HTTP push's 403), while the other batches go on; error
 //! pointers are `/rows/<spreadsheet row>/<header as written in the file>`.
 
+pub mod catalog_check;
 pub mod report;
 pub mod sheet;
 

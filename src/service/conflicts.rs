@@ -14,9 +14,8 @@
 pub use super::policy::Policy;
 use super::touched::Touched;
 use crate::dedup::conflict::{Group, Penalty, groups};
-use crate::domain::party::Party;
-use crate::normalize::Catalog;
 use crate::normalize::text::fold_text;
+use crate::normalize::violation::comparison_key;
 use crate::store::conflicts::{self as rows, ConflictRow};
 use crate::store::records::RecordRow;
 use crate::store::{self, Conn, StoreError};
@@ -107,7 +106,7 @@ pub fn members(row: &ConflictRow) -> Vec<Member> {
     serde_json::from_str(&row.members_json).unwrap_or_default()
 }
 
-fn penalty(row: &RecordRow, catalog: &Catalog) -> Penalty {
+fn penalty(row: &RecordRow) -> Penalty {
     let doc: serde_json::Value = serde_json::from_str(&row.canonical_json).unwrap_or_default();
     let facts = doc
         .get("facts")
@@ -118,11 +117,10 @@ fn penalty(row: &RecordRow, catalog: &Catalog) -> Penalty {
         .get("filed_date")
         .and_then(|f| f.as_str())
         .and_then(|f| f.parse().ok());
-    let party: Party = row.party.parse().unwrap_or(Party::Shanghai);
     Penalty {
         record_id: row.id.clone(),
         authority: row.authority_code.clone(),
-        violation_key: catalog.comparison_key(party, &row.violation_type),
+        violation_key: comparison_key(row.violation_code.as_deref(), &row.violation_type),
         filed_date,
         decision_date: row.decision_date,
         facts,
@@ -205,7 +203,7 @@ fn reconcile_one(
     places: &mut HashMap<String, Place>,
 ) -> Result<(), StoreError> {
     let live: Vec<&RecordRow> = records.iter().filter(|r| r.status != "revoked").collect();
-    let penalties: Vec<Penalty> = live.iter().map(|r| penalty(r, policy.catalog)).collect();
+    let penalties: Vec<Penalty> = live.iter().map(|r| penalty(r)).collect();
     let settled = settled_pairs(stored);
     let found = groups(&penalties, &settled, policy.conflicts);
     let authority: HashMap<&str, &str> = records
@@ -262,7 +260,7 @@ fn reconcile_one(
             }
             None => {
                 let id = conflict_id(subject, g);
-                let violation_key = penalty_key(&live, &g.winner, policy);
+                let violation_key = penalty_key(&live, &g.winner);
                 let row = ConflictRow {
                     id: id.clone(),
                     subject_id: subject.to_owned(),
@@ -339,10 +337,10 @@ fn reconcile_one(
     Ok(())
 }
 
-fn penalty_key(live: &[&RecordRow], record_id: &str, policy: &Policy<'_>) -> String {
+fn penalty_key(live: &[&RecordRow], record_id: &str) -> String {
     live.iter()
         .find(|r| r.id == record_id)
-        .map(|r| penalty(r, policy.catalog).violation_key)
+        .map(|r| penalty(r).violation_key)
         .unwrap_or_default()
 }
 

@@ -40,7 +40,10 @@ pub fn counts(r: &RecordRow, today: chrono::NaiveDate) -> bool {
 
 fn counted(r: &RecordRow, policy: &Policy<'_>) -> Counted {
     let party: Party = r.party.parse().unwrap_or(Party::Shanghai);
-    let mapped = policy.catalog.map(party, &r.violation_type).map(|(t, _)| t);
+    let mapped = r
+        .violation_code
+        .as_deref()
+        .and_then(|code| policy.catalog.get(code));
     let categories: BTreeSet<PenaltyCategory> =
         serde_json::from_str::<serde_json::Value>(&r.canonical_json)
             .ok()

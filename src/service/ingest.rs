@@ -105,6 +105,10 @@ pub struct ReadyItem {
     pub subject_keys: Vec<SubjectKey>,
     /// The violation type's catalogue code (`None`: unmapped, kept as given).
     pub violation_code: Option<String>,
+    /// How the code was matched ([`crate::normalize::violation::MatchedBy::as_str`]).
+    pub violation_matched_by: Option<String>,
+    /// The catalogue's provision that matched the 处罚依据.
+    pub violation_provision: Option<String>,
     /// Warnings of normalization.
     pub warnings: Vec<FieldIssue>,
 }
@@ -139,6 +143,9 @@ impl ReadyItem {
             publicity_min_until: r.publicity_min_until,
             canonical_json: self.sealed_json.clone(),
             subject_id,
+            violation_code: self.violation_code.clone(),
+            violation_matched_by: self.violation_matched_by.clone(),
+            violation_provision: self.violation_provision.clone(),
             created_at: now,
             updated_at: now,
         }
@@ -277,11 +284,17 @@ pub fn prepare(
                             forbidden.push(index);
                         }
                         let mut warnings = warnings;
-                        let violation_code = match ctx
-                            .catalog
-                            .map(unit.party, &n.record.violation_type)
-                        {
-                            Some((t, _)) => Some(t.code.clone()),
+                        let classified = ctx.catalog.classify(
+                            unit.party,
+                            &n.record.violation_type,
+                            &n.record.legal_basis,
+                        );
+                        let classified = match classified {
+                            Some(c) => Some((
+                                c.violation.code.clone(),
+                                c.matched_by.as_str().to_owned(),
+                                c.provision,
+                            )),
                             None => {
                                 let pointer = pointer_of(&located, Field::ViolationType)
                                     .unwrap_or_else(|| Field::ViolationType.pointer());
@@ -289,10 +302,11 @@ pub fn prepare(
                                     pointer: format!("{prefix}{pointer}"),
                                     code: IssueCode::UnmappedViolationType.as_str().into(),
                                     detail: format!(
-                                        "violation type {:?} maps to no type of the common \
-                                         catalogue for {}; kept as given, compared across \
-                                         parties by its exact text",
+                                        "violation type {:?} (legal basis {:?}) maps to no \
+                                         type of the common catalogue for {}; kept as given, \
+                                         compared across parties by its exact text",
                                         crate::normalize::issue::excerpt(&n.record.violation_type),
+                                        crate::normalize::issue::excerpt(&n.record.legal_basis),
                                         unit.party.code()
                                     ),
                                 });
@@ -300,7 +314,11 @@ pub fn prepare(
                             }
                         };
                         let mut ready = seal_record(index, n.record, unit, warnings, keyring)?;
-                        ready.violation_code = violation_code;
+                        if let Some((code, by, provision)) = classified {
+                            ready.violation_code = Some(code);
+                            ready.violation_matched_by = Some(by);
+                            ready.violation_provision = provision;
+                        }
                         Prepared::Ready(Box::new(ready))
                     }
                 }
@@ -372,6 +390,8 @@ fn seal_record(
         subject_id_index,
         subject_keys: keys,
         violation_code: None,
+        violation_matched_by: None,
+        violation_provision: None,
         record,
         authority,
         warnings,

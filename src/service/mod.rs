@@ -1,6 +1,7 @@
 //! The service layer: runs normalize → resolve → store → audit in one transaction per request.
 //! Handlers and the CLI call it; it knows neither HTTP nor SQL text (it calls `store`).
 
+pub mod catalog;
 pub mod conflicts;
 pub mod flags;
 pub mod ingest;

@@ -55,6 +55,8 @@ pub struct RecordFilter {
     pub uscc: Option<String>,
     /// Violation type as stored (folded).
     pub violation_type: Option<String>,
+    /// Catalogue codes the record's type must have (`Some(empty)` matches nothing).
+    pub violation_codes: Option<Vec<String>>,
     /// A penalty category by its serde name (`fine`, `warning` …).
     pub category: Option<String>,
     /// Decision date from (inclusive).
@@ -96,6 +98,9 @@ fn filtered(f: &RecordFilter) -> records::BoxedQuery<'static, Backend> {
     }
     if let Some(v) = &f.violation_type {
         q = q.filter(records::violation_type.eq(v.clone()));
+    }
+    if let Some(codes) = &f.violation_codes {
+        q = q.filter(records::violation_code.eq_any(codes.clone()));
     }
     if let Some(c) = &f.category {
         // The canonical JSON is written by serde in field order: the categories array sits

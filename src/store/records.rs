@@ -67,6 +67,12 @@ pub struct RecordRow {
     pub repaired_at: Option<NaiveDateTime>,
     /// Who repaired it.
     pub repaired_by: Option<String>,
+    /// The catalogue type (`None`: unmapped).
+    pub violation_code: Option<String>,
+    /// How it was matched: `legal_basis`, `party_mapping`, `alias` or `keyword`.
+    pub violation_matched_by: Option<String>,
+    /// The catalogue's provision that matched the 处罚依据.
+    pub violation_provision: Option<String>,
 }
 
 /// A new record or a new version of one: the columns a push sets. Inserted for a new record;
@@ -111,6 +117,12 @@ pub struct RecordWrite {
     pub canonical_json: String,
     /// The resolved subject.
     pub subject_id: Option<String>,
+    /// The catalogue type (`None`: unmapped).
+    pub violation_code: Option<String>,
+    /// How it was matched.
+    pub violation_matched_by: Option<String>,
+    /// The provision that matched.
+    pub violation_provision: Option<String>,
     /// First stored (kept from the first version when the record exists).
     #[diesel(skip_update)]
     pub created_at: NaiveDateTime,
@@ -310,4 +322,72 @@ pub fn of_subjects(conn: &mut Conn, subject_ids: &[String]) -> Result<Vec<Record
         .order((records::decision_date.desc(), records::id.asc()))
         .select(RecordRow::as_select())
         .load(conn)?)
+}
+
+/// What re-classifying a record reads of it.
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = records)]
+pub struct ClassificationRow {
+    /// Record id.
+    pub id: String,
+    /// Party of the deciding authority.
+    pub party: String,
+    /// Violation type as given (folded).
+    pub violation_type: String,
+    /// The canonical record (its `legal_basis` is read).
+    pub canonical_json: String,
+    /// Stored catalogue code.
+    pub violation_code: Option<String>,
+    /// Stored way of matching.
+    pub violation_matched_by: Option<String>,
+    /// Stored provision.
+    pub violation_provision: Option<String>,
+    /// The record's subject.
+    pub subject_id: Option<String>,
+}
+
+/// Up to `limit` records with ids after `after`, in id order (keyset paging).
+pub fn classification_page(
+    conn: &mut Conn,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<ClassificationRow>, StoreError> {
+    Ok(records::table
+        .filter(records::id.gt(after))
+        .order(records::id.asc())
+        .limit(limit)
+        .select(ClassificationRow::as_select())
+        .load(conn)?)
+}
+
+/// These records' classification rows (unknown ids are left out).
+pub fn classification_of(
+    conn: &mut Conn,
+    ids: &[String],
+) -> Result<Vec<ClassificationRow>, StoreError> {
+    Ok(records::table
+        .filter(records::id.eq_any(ids))
+        .select(ClassificationRow::as_select())
+        .load(conn)?)
+}
+
+/// Sets a record's place in the catalogue (not a new version: the record's content is
+/// unchanged, only how penex reads it).
+pub fn set_classification(
+    conn: &mut Conn,
+    id: &str,
+    code: Option<&str>,
+    matched_by: Option<&str>,
+    provision: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(records::table.find(id))
+        .set((
+            records::violation_code.eq(code),
+            records::violation_matched_by.eq(matched_by),
+            records::violation_provision.eq(provision),
+            records::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -73,6 +73,9 @@ diesel::table! {
         conflict_role -> Nullable<Text>,
         repaired_at -> Nullable<Timestamp>,
         repaired_by -> Nullable<Text>,
+        violation_code -> Nullable<Text>,
+        violation_matched_by -> Nullable<Text>,
+        violation_provision -> Nullable<Text>,
     }
 }
 
@@ -267,4 +270,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     subject_keys,
     events,
     outbox,
+);
+
+// The catalogue coverage per pushing unit groups submissions by records' columns.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    submissions::unit_code,
+    records::violation_matched_by,
+    records::violation_type,
 );

@@ -259,3 +259,47 @@ pub fn submissions_by_outcome(conn: &mut Conn) -> Result<Vec<(String, i64)>, Sto
         .select((submissions::outcome, count_star()))
         .load(conn)?)
 }
+
+/// Records the submissions of these units (all when `None`) landed on, per (pushing unit, how
+/// the record's violation type was matched; `None`: unmapped); each record counted once per
+/// unit.
+pub fn classification_by_unit(
+    conn: &mut Conn,
+    units: Option<&[String]>,
+) -> Result<Vec<(String, Option<String>, i64)>, StoreError> {
+    let mut q = submissions::table
+        .inner_join(records::table.on(records::id.nullable().eq(submissions::record_id)))
+        .group_by((submissions::unit_code, records::violation_matched_by))
+        .select((
+            submissions::unit_code,
+            records::violation_matched_by,
+            count(records::id).aggregate_distinct(),
+        ))
+        .into_boxed();
+    if let Some(u) = units {
+        q = q.filter(submissions::unit_code.eq_any(u.to_vec()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// The unmapped violation types of the records the submissions of these units (all when
+/// `None`) landed on, per (pushing unit, type as given), each record counted once per unit.
+pub fn unmapped_by_unit(
+    conn: &mut Conn,
+    units: Option<&[String]>,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    let mut q = submissions::table
+        .inner_join(records::table.on(records::id.nullable().eq(submissions::record_id)))
+        .filter(records::violation_code.is_null())
+        .group_by((submissions::unit_code, records::violation_type))
+        .select((
+            submissions::unit_code,
+            records::violation_type,
+            count(records::id).aggregate_distinct(),
+        ))
+        .into_boxed();
+    if let Some(u) = units {
+        q = q.filter(submissions::unit_code.eq_any(u.to_vec()));
+    }
+    Ok(q.load(conn)?)
+}
