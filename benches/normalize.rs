@@ -1,7 +1,8 @@
 //! Normalization benchmarks: one legal-person record in column codes, one natural-person record
 //! in Chinese item names with a capital-numeral fine, a batch of 1,000 records, the content
 //! fingerprint, and the whole CPU side of a push (`ingest::prepare`: normalize, resolve the
-//! authority, seal ID numbers) for 1,000 records.
+//! authority, seal ID numbers) for 1,000 records, and placing a record in the violation-type
+//! catalogue.
 //!
 //! Run: `cargo bench --bench normalize -- --warm-up-time 1 --measurement-time 3`.
 #![expect(
@@ -138,5 +139,50 @@ fn bench_prepare(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_normalize, bench_fingerprint, bench_prepare);
+/// Placing a record in the catalogue, the three ways real records come: a precise citation
+/// with a vague text, a shared article the text must decide, and a text with no citation
+/// (keywords over every type); the legal-basis parse alone beside them as the baseline.
+fn bench_classify(c: &mut Criterion) {
+    let catalog = penex::normalize::Catalog::built_in().expect("the built-in catalogue");
+    let cases = [
+        (
+            "citation",
+            "违反城乡规划管理规定",
+            "依据《中华人民共和国城乡规划法》第六十四条之规定",
+        ),
+        (
+            "shared_article",
+            "运输渣土车辆未采取密闭措施造成遗撒",
+            "《中华人民共和国大气污染防治法》第一百一十六条",
+        ),
+        (
+            "keywords_only",
+            "本市道路两侧建筑物内的经营者超出门窗经营",
+            "",
+        ),
+    ];
+    let mut group = c.benchmark_group("classify");
+    group.throughput(Throughput::Elements(1));
+    for (name, text, basis) in cases {
+        assert!(
+            catalog.classify(Party::Shanghai, text, basis).is_some(),
+            "{name}"
+        );
+        group.bench_function(name, |b| {
+            b.iter(|| catalog.classify(Party::Shanghai, black_box(text), black_box(basis)))
+        });
+    }
+    group.bench_function("parse_legal_basis_only", |b| {
+        b.iter(|| penex::normalize::legal_basis::parse(black_box(cases[1].2)))
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_normalize,
+    bench_fingerprint,
+    bench_prepare,
+    bench_classify
+);
 criterion_main!(benches);

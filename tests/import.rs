@@ -624,3 +624,75 @@ fn without_the_servers_personal_data_key_an_import_into_a_used_database_is_refus
     assert!(!key.exists(), "no new key was made");
     assert_eq!(env.pushes().len(), 1);
 }
+
+/// `penex catalog check`: a unit's file (CSV with Chinese headers, or JSON lines) is placed in
+/// the catalogue before pushing — coverage, how each was matched, the unmapped texts with their
+/// legal bases — and nothing is written.
+#[test]
+fn catalog_check_reports_coverage_and_the_unmapped_texts_of_a_file() {
+    let env = Env::new();
+    assert!(env.penex(&["migrate"]).status.success());
+    let csv = env.path("check.csv");
+    std::fs::write(
+        &csv,
+        "违法行为类型,处罚依据,处罚机关\n\
+         跨门营业,,上海市静安区城市管理行政执法局\n\
+         违反规划管理规定,《中华人民共和国城乡规划法》第六十四条,上海市静安区城市管理行政执法局\n\
+         违反动物防疫规定,《中华人民共和国动物防疫法》第九十二条,上海市静安区城市管理行政执法局\n\
+         违反动物防疫规定,,某某街道办事处\n",
+    )
+    .unwrap();
+    let out = env.penex(&["catalog", "check", csv.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}{text}", stderr(&out));
+    // The last row's authority is not registered and has no USCC: its party is unknown.
+    assert!(
+        text.contains("records: 4  mapped: 2 of 3 (66.7 %)"),
+        "{text}"
+    );
+    assert!(text.contains("party unknown"), "{text}");
+    assert!(text.contains("illegal_construction"), "{text}");
+    assert!(text.contains("违反动物防疫规定"), "{text}");
+    assert!(
+        text.contains("《中华人民共和国动物防疫法》第九十二条"),
+        "{text}"
+    );
+    let by_basis = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("legal_basis"))
+        .unwrap();
+    assert!(by_basis.contains(" 1 "), "{by_basis}");
+    // With the party given, every row is judged.
+    let out = env.penex(&["catalog", "check", "--party", "SH", csv.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("mapped: 2 of 4 (50.0 %)"), "{text}");
+    // JSON lines, nested keys.
+    let jsonl = env.path("check.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"violation_type\":\"擅自占用城市道路从事经营活动\",\"legal_basis\":\"\",\"authority\":{\"name\":\"杭州市综合行政执法局\"}}\n\n\
+         {\"CF_WFXW\":\"擅自倾倒建筑垃圾\",\"CF_CFJG\":\"苏州市城市管理局\"}\n",
+    )
+    .unwrap();
+    let out = env.penex(&["catalog", "check", jsonl.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("records: 2  mapped: 2 of 2 (100.0 %)"),
+        "{text}"
+    );
+    assert!(text.contains("road_occupation_business"), "{text}");
+    // Bad input: a clear message, no panic.
+    let out = env.penex(&["catalog", "check", "--party", "XX", csv.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("expected SH, JS, ZJ or AH"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&jsonl, "not json\n").unwrap();
+    let out = env.penex(&["catalog", "check", jsonl.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("line 1"), "{}", stderr(&out));
+    // Nothing was written.
+    assert_eq!(env.count("SELECT COUNT(*) AS n FROM records"), 0);
+}
