@@ -914,3 +914,53 @@ fn keys_and_outbox_commands() {
     );
     assert!(!run(&["outbox", "retry", "evt_missing"]).status.success());
 }
+
+/// A stored record whose JSON no longer parses is never signed as `null`: the revocation that
+/// would publish it fails whole (the record stays active, no event is written), and the cause
+/// goes to the log, not the body.
+#[tokio::test]
+async fn corrupt_stored_json_fails_the_write_instead_of_signing_null() {
+    let app = TestApp::start().await;
+    let lead = app.client(Who::Lead(penex::domain::party::Party::Shanghai));
+    let out: Value = app
+        .push(
+            &lead,
+            &json!({"records": [company_record(JINGAN, "沪静城管罚字〔2025〕第950号", 950)]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rec = out["items"][0]["record_id"].as_str().unwrap().to_owned();
+    let events_before = app.count_rows("events").await;
+    let id = rec.clone();
+    app.state
+        .db(move |c| {
+            use diesel::prelude::*;
+            use penex::store::schema::records;
+            diesel::update(records::table.find(&id))
+                .set(records::canonical_json.eq("{\"truncated"))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let r = lead
+        .post(app.url(&format!("/v1/records/{rec}/revoke")))
+        .json(&json!({ "reason": "reconsideration" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let body = r.text().await.unwrap();
+    assert!(!body.contains("truncated"), "{body}");
+    assert_eq!(app.count_rows("events").await, events_before);
+    let id = rec.clone();
+    let status = app
+        .state
+        .db(move |c| Ok(penex::store::records::find(c, &id)?.map(|r| r.status)))
+        .await
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("active"));
+    app.stop().await;
+}

@@ -288,6 +288,13 @@ pub fn record_state(
     state_of_row(conn, &row, version).map(Some)
 }
 
+/// Stored JSON read back for a signed payload. Text penex wrote itself that no longer parses
+/// is corruption: the write fails (and rolls back) rather than sign `null` in its place.
+fn stored_json(text: &str, column: &str, row: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("{column} of {row} is not JSON: {e}")))
+}
+
 /// [`record_state`] of a row already read (reads the version's JSON only when `version` is
 /// not the current one).
 fn state_of_row(
@@ -312,7 +319,7 @@ fn state_of_row(
         "decision_no": row.decision_no,
         "decision_date": row.decision_date,
         "publicity_until": row.publicity_until,
-        "canonical": serde_json::from_str::<Value>(&canonical).unwrap_or(Value::Null),
+        "canonical": stored_json(&canonical, "records.canonical_json", record_id)?,
     });
     if let (Some(c), Some(map)) = (&row.conflict_id, state.as_object_mut()) {
         map.insert(
@@ -458,11 +465,13 @@ pub fn emit_flag_changes(
     emitter: &Emitter,
     changes: &[crate::service::flags::Change],
 ) -> Result<usize, StoreError> {
-    Ok(emit_many(conn, emitter, flag_drafts(changes))?.len())
+    Ok(emit_many(conn, emitter, flag_drafts(changes)?)?.len())
 }
 
 /// The drafts of [`emit_flag_changes`].
-pub fn flag_drafts(changes: &[crate::service::flags::Change]) -> Vec<EventDraft> {
+pub fn flag_drafts(
+    changes: &[crate::service::flags::Change],
+) -> Result<Vec<EventDraft>, StoreError> {
     use crate::rules::flags::FlagStatus;
     let mut drafts = Vec::with_capacity(changes.len());
     for ch in changes {
@@ -471,9 +480,15 @@ pub fn flag_drafts(changes: &[crate::service::flags::Change]) -> Vec<EventDraft>
             Some(FlagStatus::Active) => EventType::FlagActivated,
             Some(FlagStatus::Expired) => EventType::FlagExpired,
             Some(FlagStatus::Repaired) => EventType::FlagRepaired,
-            Some(FlagStatus::Withdrawn) | None => EventType::FlagWithdrawn,
+            Some(FlagStatus::Withdrawn) => EventType::FlagWithdrawn,
+            None => {
+                return Err(StoreError::Corrupt(format!(
+                    "flags.status of {} is {:?}, no flag status",
+                    f.id, f.status
+                )));
+            }
         };
-        let basis: Value = serde_json::from_str(&f.basis_json).unwrap_or(Value::Null);
+        let basis = stored_json(&f.basis_json, "flags.basis_json", &f.id)?;
         drafts.push(EventDraft {
             event_type,
             subject_id: f.subject_id.clone(),
@@ -493,7 +508,7 @@ pub fn flag_drafts(changes: &[crate::service::flags::Change]) -> Vec<EventDraft>
             basis: json!({ "records": basis }),
         });
     }
-    drafts
+    Ok(drafts)
 }
 
 #[cfg(test)]

@@ -474,7 +474,7 @@ pub fn apply(
         meta.unit_code,
         touched.records.values().flatten(),
     )?;
-    drafts.extend(crate::publish::events::flag_drafts(&flag_changes));
+    drafts.extend(crate::publish::events::flag_drafts(&flag_changes)?);
     let staged = crate::publish::events::stage(conn, meta.emitter, drafts)?;
     let count = |s: ItemStatus| outcomes.iter().filter(|o| o.status == s).count();
     let detail = serde_json::json!({
