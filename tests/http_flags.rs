@@ -682,3 +682,60 @@ async fn catalog_apply_maps_stored_records_and_raises_the_flags_they_complete() 
     assert!(verified.contains("intact"), "{verified}");
     app.stop().await;
 }
+
+/// `GET /v1/flags?subject=` takes the subject keys `GET /v1/subjects/{key}` takes: the id and
+/// the USCC (in any case) answer the same flags; a key of no known form is a
+/// 400 naming the forms, never a silent empty list.
+#[tokio::test]
+async fn flags_are_found_by_any_subject_key() {
+    let app = TestApp::start().await;
+    let a = push(
+        &app,
+        QINGPU,
+        &penalty(
+            QINGPU,
+            "沪青城管罚字〔2026〕第81号",
+            81,
+            "擅自倾倒建筑垃圾",
+            60,
+            "0.5",
+        ),
+    )
+    .await;
+    push(
+        &app,
+        SUZHOU,
+        &penalty(
+            SUZHOU,
+            "苏城管罚决〔2026〕第82号",
+            81,
+            "擅自倾倒建筑垃圾",
+            30,
+            "0.5",
+        ),
+    )
+    .await;
+    let subject = subject_of(&app, a["record_id"].as_str().unwrap()).await;
+    let by_id = flags_of(&app, &subject).await;
+    assert!(with_rule(&by_id, "construction_waste_cross_border").is_some());
+    let uscc = common::records::uscc(81);
+    for key in [uscc.clone(), uscc.to_lowercase(), format!(" {uscc} ")] {
+        assert_eq!(flags_of(&app, &key).await, by_id, "{key}");
+    }
+    assert!(flags_of(&app, &common::records::uscc(82)).await.is_empty());
+    let r = app
+        .client(Who::Analyst)
+        .get(app.url("/v1/flags?subject=91310106MA00000000"))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(r, 400).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unified social credit code"),
+        "{body}"
+    );
+    app.stop().await;
+}

@@ -123,7 +123,8 @@ pub struct FlagQuery {
     /// A party among the basis records' (SH, JS, ZJ, AH).
     #[param(example = "SH")]
     pub party: Option<String>,
-    /// Subject id (`sub_…`).
+    /// The subject: its id (`sub_…`), unified social credit code or organization code.
+    #[param(example = "91310106MA1FL0A01X")]
     pub subject: Option<String>,
     /// Cursor: the `next_after` of the previous page.
     pub after: Option<String>,
@@ -254,17 +255,47 @@ pub async fn list_flags(
             });
         }
     };
-    let filter = FlagFilter {
+    let subject_key = match q.subject.as_deref() {
+        None => None,
+        Some(k) => {
+            Some(
+                super::subjects::SubjectKey::parse(k).ok_or_else(|| ApiError::BadRequest {
+                    code: "invalid_query",
+                    detail: format!(
+                        "subject {:?}: expected {}",
+                        crate::normalize::issue::excerpt(k),
+                        super::subjects::SubjectKey::EXPECTED
+                    ),
+                })?,
+            )
+        }
+    };
+    let mut filter = FlagFilter {
         status: q.status.map(|s| s.as_str().to_owned()),
         severity: q.severity.map(|s| s.as_str().to_owned()),
         rule: q.rule,
         party,
-        subject: q.subject,
+        subject: None,
     };
     let rules = state.policy.rules.clone();
     let after = q.after;
     let page = state
         .db(move |c| -> Result<FlagPage, StoreError> {
+            if let Some(k) = &subject_key {
+                // A code no subject owns names no flags; an id is compared as given.
+                filter.subject = Some(match k {
+                    super::subjects::SubjectKey::Id(id) => id.clone(),
+                    other => match other.find(c)? {
+                        Some(row) => row.id,
+                        None => {
+                            return Ok(FlagPage {
+                                items: Vec::new(),
+                                next_after: None,
+                            });
+                        }
+                    },
+                });
+            }
             let rows = store::flags::list(c, &filter, after.as_deref(), limit + 1)?;
             let more = rows.len() as i64 > limit;
             let mut items = Vec::new();

@@ -12,6 +12,53 @@ use actix_web::{get, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// How a route names a subject: its id (`sub_…`), its unified social credit code, or its
+/// organization code — one parser for every route that takes a subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubjectKey {
+    /// `sub_…`.
+    Id(String),
+    /// 统一社会信用代码, checksum valid.
+    Uscc(String),
+    /// 组织机构代码, checksum valid.
+    OrgCode(String),
+}
+
+impl SubjectKey {
+    /// What the key forms are, for error details.
+    pub const EXPECTED: &'static str =
+        "a subject id (sub_…), a unified social credit code or an organization code";
+
+    /// Reads a key; `None` when it has none of the three forms.
+    pub fn parse(key: &str) -> Option<SubjectKey> {
+        let key = key.trim();
+        if let Some(rest) = key.strip_prefix("sub_") {
+            return (!rest.is_empty()
+                && key.len() <= 64
+                && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            .then(|| SubjectKey::Id(key.to_owned()));
+        }
+        if let Ok(uscc) = crate::normalize::ids::normalize_uscc(key) {
+            return Some(SubjectKey::Uscc(uscc));
+        }
+        crate::normalize::ids::normalize_org_code(key)
+            .ok()
+            .map(SubjectKey::OrgCode)
+    }
+
+    /// The subject the key names, if stored.
+    pub fn find(
+        &self,
+        conn: &mut store::Conn,
+    ) -> Result<Option<store::subjects::SubjectRow>, StoreError> {
+        match self {
+            SubjectKey::Id(id) => store::subjects::find(conn, id),
+            SubjectKey::Uscc(u) => store::subjects::find_by_key(conn, "uscc", u),
+            SubjectKey::OrgCode(o) => store::subjects::find_by_key(conn, "org_code", o),
+        }
+    }
+}
+
 /// A record of a subject, in brief.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubjectRecord {
@@ -160,14 +207,9 @@ pub async fn get_subject(
     let catalog = state.policy.catalog.clone();
     let view = state
         .db(move |c| -> Result<Option<SubjectView>, StoreError> {
-            let row = if key.starts_with("sub_") {
-                store::subjects::find(c, &key)?
-            } else if let Ok(uscc) = crate::normalize::ids::normalize_uscc(&key) {
-                store::subjects::find_by_key(c, "uscc", &uscc)?
-            } else if let Ok(code) = crate::normalize::ids::normalize_org_code(&key) {
-                store::subjects::find_by_key(c, "org_code", &code)?
-            } else {
-                None
+            let row = match SubjectKey::parse(&key) {
+                Some(k) => k.find(c)?,
+                None => None,
             };
             let Some(row) = row else {
                 return Ok(None);
