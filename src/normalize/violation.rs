@@ -168,6 +168,10 @@ pub struct Catalog {
     statutes: Vec<Statute>,
     by_name: HashMap<String, usize>,
     keywords: Vec<(usize, String)>,
+    /// Every keyword at once (pattern i = `keywords[i]`): one pass over a text finds them all.
+    keyword_scan: Option<aho_corasick::AhoCorasick>,
+    /// Each type's name and aliases, folded (for the similarity fallback).
+    folded_names: Vec<Vec<String>>,
     mappings: HashMap<(Party, String), usize>,
     /// Folded full statute names → statute.
     statute_names: HashMap<String, usize>,
@@ -314,6 +318,8 @@ impl Catalog {
             statutes: file.statutes.clone(),
             by_name: HashMap::new(),
             keywords: Vec::new(),
+            keyword_scan: None,
+            folded_names: Vec::new(),
             mappings: HashMap::new(),
             statute_names,
             statute_aliases,
@@ -422,6 +428,21 @@ impl Catalog {
                 }
             }
         }
+        catalog.keyword_scan = Some(
+            aho_corasick::AhoCorasick::new(keywords.iter().map(|(_, k)| k.as_str())).map_err(
+                |e| CatalogError::Invalid(format!("the keywords cannot be searched: {e}")),
+            )?,
+        );
+        catalog.folded_names = file
+            .types
+            .iter()
+            .map(|t| {
+                std::iter::once(&t.name)
+                    .chain(&t.aliases)
+                    .map(|n| fold_violation(n))
+                    .collect()
+            })
+            .collect();
         catalog.types = file.types;
         catalog.by_name = by_name;
         catalog.keywords = keywords;
@@ -574,10 +595,18 @@ impl Catalog {
         {
             return Some((i, MatchedBy::Alias));
         }
+        // The longest keyword found wins; among equally long ones, the type first in the file.
         let mut found: Option<(usize, usize)> = None;
-        for (i, k) in self.keywords.iter().filter(|(i, _)| ok(i)) {
+        let scan = self.keyword_scan.as_ref()?;
+        for m in scan.find_overlapping_iter(folded) {
+            let Some((i, k)) = self.keywords.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            if !ok(i) {
+                continue;
+            }
             let len = k.chars().count();
-            if folded.contains(k.as_str()) && found.is_none_or(|(_, l)| len > l) {
+            if found.is_none_or(|(j, l)| len > l || (len == l && *i < j)) {
                 found = Some((*i, len));
             }
         }
@@ -589,10 +618,11 @@ impl Catalog {
         let mut scored: Vec<(f64, usize)> = among
             .iter()
             .filter_map(|&i| {
-                let t = self.types.get(i)?;
-                let s = std::iter::once(&t.name)
-                    .chain(&t.aliases)
-                    .map(|n| bigram_similarity(folded, &fold_violation(n)))
+                let s = self
+                    .folded_names
+                    .get(i)?
+                    .iter()
+                    .map(|n| bigram_similarity(folded, n))
                     .fold(0.0, f64::max);
                 Some((s, i))
             })
