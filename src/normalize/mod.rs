@@ -13,6 +13,7 @@ pub mod fields;
 pub mod ids;
 pub mod issue;
 pub mod money;
+pub mod names;
 pub mod publicity;
 pub mod record;
 pub mod text;
