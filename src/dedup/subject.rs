@@ -4,6 +4,7 @@
 
 use crate::domain::party::Party;
 use crate::domain::record::{IdType, Subject, SubjectKind};
+use crate::normalize::names::{NameKeys, fits};
 use serde::Serialize;
 
 /// The key a subject is resolved by.
@@ -160,6 +161,37 @@ pub fn other_document(subject: &Subject) -> Option<(String, String)> {
 /// the same kind.
 pub fn may_link_by_name(weak: SubjectKind, strong: SubjectKind) -> bool {
     weak == strong && weak != SubjectKind::NaturalPerson
+}
+
+/// The one identified subject a weak subject's names point to, if exactly one does: among
+/// `candidates` (id, kind, name keys of one of its names), those of the weak subject's kind
+/// (never natural persons: two people share a name all the time) with a name that one of the
+/// weak subject's names fits ([`fits`]). None, or two or more: `None` — a name that could mean
+/// two enterprises links to neither, because a wrong link is worse than a missed one. Depends
+/// only on the sets given, never on the order they came in.
+pub fn link_target<'a>(
+    weak_kind: SubjectKind,
+    weak_party: Party,
+    weak_names: &[NameKeys],
+    candidates: impl IntoIterator<Item = (&'a str, SubjectKind, &'a NameKeys)>,
+) -> Option<String> {
+    if !may_link_by_name(weak_kind, weak_kind) {
+        return None;
+    }
+    let mut fitting: Vec<&str> = candidates
+        .into_iter()
+        .filter(|(_, kind, name)| {
+            may_link_by_name(weak_kind, *kind)
+                && weak_names.iter().any(|w| fits(w, weak_party, name))
+        })
+        .map(|(id, _, _)| id)
+        .collect();
+    fitting.sort_unstable();
+    fitting.dedup();
+    match fitting.as_slice() {
+        [one] => Some((*one).to_owned()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod conflicts;
 pub mod flags;
 pub mod ingest;
+pub mod links;
 pub mod policy;
 pub mod sealing;
 pub mod touched;

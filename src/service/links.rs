@@ -1,0 +1,207 @@
+//! Links by name: which unidentified (weak) subject is shown with which identified one.
+//!
+//! A weak subject's link is a function of what is stored, never of the order it arrived in:
+//! it is linked to the one identified subject of its kind whose names its name fits
+//! ([`crate::dedup::subject::link_target`]), and to none when none or several do. Every write
+//! that can change that answer — a subject gaining a name (a new record, a correction) or an
+//! identifier, a new weak subject, a weak subject's name keys changing (`penex subjects
+//! relink`) — recomputes the links of the weak subjects its names can reach, in the same
+//! transaction ([`relink`]). A link that no longer holds (a second identified namesake came)
+//! is removed. An operator's unlink (`unlinked_at`) is final: that subject is never linked by
+//! name again.
+//!
+//! Runs inside the caller's write transaction; reads and writes through `store::subjects`.
+
+use crate::dedup::subject::link_target;
+use crate::domain::party::Party;
+use crate::domain::record::SubjectKind;
+use crate::normalize::names::{NameKeys, weak_core};
+use crate::store::subjects::{self as stored, NameMatch};
+use crate::store::{Conn, StoreError};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a batch of writes can have changed: the names written and the subjects they went to.
+#[derive(Debug, Default, Clone)]
+pub struct Probe {
+    keys: BTreeSet<String>,
+    cores: BTreeSet<String>,
+    subjects: BTreeSet<String>,
+}
+
+impl Probe {
+    /// A name (with its keys) was written for `subject_id`.
+    pub fn name(&mut self, subject_id: &str, keys: &NameKeys) {
+        self.subjects.insert(subject_id.to_owned());
+        self.keys.insert(keys.key.clone());
+        if let Some(core) = &keys.core {
+            self.cores.insert(core.clone());
+            // A weak name without divisions is looked up by `<party>|<its key>`: reach it by
+            // its key (the party is checked when its link is decided).
+            if let Some((_, rest)) = core.split_once('|') {
+                self.keys.insert(rest.to_owned());
+            }
+        }
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.subjects.is_empty()
+    }
+}
+
+/// A link made, moved or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkChange {
+    /// The weak subject.
+    pub subject: String,
+    /// What it was linked to before.
+    pub from: Option<String>,
+    /// What it is linked to now.
+    pub to: Option<String>,
+}
+
+fn kind_of(text: &str) -> Option<SubjectKind> {
+    [
+        SubjectKind::LegalPerson,
+        SubjectKind::IndividualBusiness,
+        SubjectKind::NaturalPerson,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == text)
+}
+
+fn party_of(code: &str) -> Option<Party> {
+    Party::ALL.into_iter().find(|p| p.code() == code)
+}
+
+fn keys_of(n: &NameMatch) -> NameKeys {
+    NameKeys {
+        key: n.match_key.clone(),
+        core: n.match_core.clone(),
+        chain: n.match_chain.clone(),
+    }
+}
+
+/// Recomputes the links of every weak subject the probe's names can reach (and of the probe's
+/// own weak subjects) and writes those that changed. `cause` goes into the link reason.
+pub fn relink(
+    conn: &mut Conn,
+    probe: &Probe,
+    cause: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<LinkChange>, StoreError> {
+    if probe.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = probe.keys.iter().cloned().collect();
+    let cores: Vec<String> = probe.cores.iter().cloned().collect();
+    let mut weak = stored::names_matching(conn, false, &keys, &cores)?;
+    let own: Vec<String> = probe.subjects.iter().cloned().collect();
+    weak.extend(stored::weak_names_of(conn, &own)?);
+    decide(conn, weak, cause, now)
+}
+
+/// Recomputes the links of all weak subjects, a page at a time (`penex subjects relink`).
+pub fn relink_all(
+    conn: &mut Conn,
+    cause: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<LinkChange>, StoreError> {
+    const PAGE: i64 = 2_000;
+    let mut after = String::new();
+    let mut changes = Vec::new();
+    loop {
+        let page = stored::weak_names_page(conn, &after, PAGE)?;
+        let Some(last) = page.iter().map(|n| n.subject_id.clone()).max() else {
+            break;
+        };
+        changes.extend(decide(conn, page, cause, now)?);
+        after = last;
+    }
+    Ok(changes)
+}
+
+/// Decides the links of the weak subjects whose names are `weak` and writes the changes.
+fn decide(
+    conn: &mut Conn,
+    weak: Vec<NameMatch>,
+    cause: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<LinkChange>, StoreError> {
+    let mut by_subject: BTreeMap<String, Vec<NameMatch>> = BTreeMap::new();
+    for n in weak {
+        // A strong row cannot come through the weak lookups; kept out all the same, and an
+        // operator's unlink is final.
+        if n.strong || n.unlinked_at.is_some() {
+            continue;
+        }
+        by_subject.entry(n.subject_id.clone()).or_default().push(n);
+    }
+    let mut keys = BTreeSet::new();
+    let mut cores = BTreeSet::new();
+    for names in by_subject.values() {
+        for n in names {
+            let Some(party) = party_of(&n.party) else {
+                continue;
+            };
+            let k = keys_of(n);
+            cores.insert(weak_core(&k, party));
+            keys.insert(k.key);
+        }
+    }
+    let keys: Vec<String> = keys.into_iter().collect();
+    let cores: Vec<String> = cores.into_iter().collect();
+    let strong = stored::names_matching(conn, true, &keys, &cores)?;
+    let candidates: Vec<(String, Option<SubjectKind>, NameKeys, String)> = strong
+        .iter()
+        .map(|n| {
+            (
+                n.subject_id.clone(),
+                kind_of(&n.kind),
+                keys_of(n),
+                n.key_kind.clone(),
+            )
+        })
+        .collect();
+    let mut changes = Vec::new();
+    for (id, names) in by_subject {
+        let Some(first) = names.first() else {
+            continue;
+        };
+        let (Some(kind), Some(party)) = (kind_of(&first.kind), party_of(&first.party)) else {
+            continue;
+        };
+        let current = first.linked_to.clone();
+        let weak_keys: Vec<NameKeys> = names.iter().map(keys_of).collect();
+        let target = link_target(
+            kind,
+            party,
+            &weak_keys,
+            candidates
+                .iter()
+                .filter_map(|(sid, k, nk, _)| k.map(|k| (sid.as_str(), k, nk))),
+        );
+        if target == current {
+            continue;
+        }
+        let reason = target.as_ref().map(|t| {
+            let by = candidates
+                .iter()
+                .find(|(sid, ..)| sid == t)
+                .map_or("identifier", |(.., key_kind)| key_kind.as_str());
+            format!(
+                "{cause}: its name fits the only subject of this kind identified (by {by}) \
+                 under that name"
+            )
+        });
+        stored::set_link(conn, &id, target.as_deref(), reason.as_deref(), now)?;
+        changes.push(LinkChange {
+            subject: id,
+            from: current,
+            to: target,
+        });
+    }
+    Ok(changes)
+}
