@@ -291,3 +291,93 @@ fn a_shared_alias_links_to_neither_and_a_bare_name_stays_in_its_party() {
         assert_eq!(bare.2, Some(vec![rec(3)]), "{c:?}");
     });
 }
+
+fn penex(dir: &std::path::Path, db_url: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_penex"))
+        .args(args)
+        .env("PENEX_DATA_DIR", dir)
+        .env("PENEX_DATABASE_URL", db_url)
+        .env("PENEX_UNITS_FILE", common::repo().join("config/units.toml"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("run penex: {e}"));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// `penex subjects relink` applies the current folding to names stored with an older one (as
+/// the migration leaves them: the key is the folded name), links what now fits, is audited,
+/// and a second run changes nothing.
+#[test]
+fn relink_applies_the_current_folding_once_and_is_audited() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    rt.block_on(async {
+        let (dir, db, s) = fresh().await;
+        let pushes = [
+            Push { company: 0, variant: 0, code: 0, party: 0 },
+            Push { company: 0, variant: 3, code: 2, party: 0 },
+            Push { company: 1, variant: 1, code: 2, party: 0 },
+        ];
+        let numbered: Vec<(usize, serde_json::Value)> = pushes
+            .iter()
+            .enumerate()
+            .map(|(n, p)| (n, record(n, *p)))
+            .collect();
+        push_all(&s, &numbered, &[3]).await;
+        let linked = canonical(&s).await;
+        assert_eq!(linked.iter().filter(|(_, _, l)| l.is_some()).count(), 1, "{linked:?}");
+        // As an older folding left them.
+        s.db(|c| {
+            use penex::store::schema::{subject_names, subjects};
+            diesel::update(subject_names::table)
+                .set((
+                    subject_names::match_key.eq(subject_names::name),
+                    subject_names::match_core.eq(None::<String>),
+                    subject_names::match_chain.eq(""),
+                ))
+                .execute(c)?;
+            diesel::update(subjects::table)
+                .set((
+                    subjects::linked_to.eq(None::<String>),
+                    subjects::link_reason.eq(None::<String>),
+                ))
+                .execute(c)?;
+            Ok::<_, penex::store::StoreError>(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let (ok, out) = penex(dir.path(), &db.url, &["subjects", "relink"]);
+        assert!(ok, "{out}");
+        assert!(out.contains("names re-keyed: 3"), "{out}");
+        assert!(out.contains("links: 1 made, 0 moved, 0 removed"), "{out}");
+        assert_eq!(canonical(&s).await, linked);
+        let (ok, again) = penex(dir.path(), &db.url, &["subjects", "relink"]);
+        assert!(ok, "{again}");
+        assert!(again.contains("nothing to change"), "{again}");
+        assert_eq!(canonical(&s).await, linked);
+        let (ok, verify) = penex(dir.path(), &db.url, &["audit", "verify"]);
+        assert!(ok && verify.contains("intact"), "{verify}");
+        let audited: i64 = s
+            .db(|c| {
+                use penex::store::schema::audit_log;
+                Ok::<_, penex::store::StoreError>(
+                    audit_log::table
+                        .filter(audit_log::action.eq("subject.relink"))
+                        .count()
+                        .get_result(c)?,
+                )
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(audited, 1);
+    });
+}

@@ -205,3 +205,63 @@ fn decide(
     }
     Ok(changes)
 }
+
+/// What `penex subjects relink` changed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RelinkReport {
+    /// Names whose stored matching keys the current folding changed.
+    pub names_rekeyed: usize,
+    /// Links made, moved or removed.
+    pub links: Vec<LinkChange>,
+}
+
+impl RelinkReport {
+    /// Whether the run changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.names_rekeyed == 0 && self.links.is_empty()
+    }
+}
+
+/// Applies the current name folding (`divisions` from the registry in force) to everything
+/// stored: recomputes every name's matching keys, then every weak subject's link, and appends
+/// one audit entry (`subject.relink`) when anything changed. Idempotent: a second run finds
+/// nothing to change and writes nothing. Call inside a write transaction.
+pub fn relink_stored(
+    conn: &mut Conn,
+    divisions: &crate::normalize::names::Divisions,
+    actor: &str,
+    now: NaiveDateTime,
+) -> Result<RelinkReport, StoreError> {
+    const PAGE: i64 = 5_000;
+    let mut report = RelinkReport::default();
+    let mut after = (String::new(), String::new());
+    loop {
+        let page = stored::names_page(conn, (&after.0, &after.1), PAGE)?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        let next = (last.0.clone(), last.1.clone());
+        for (subject, name, key, core, chain) in &page {
+            let k = crate::normalize::names::match_name(name, divisions);
+            if k.key != *key || k.core != *core || k.chain != *chain {
+                stored::set_name_keys(conn, subject, name, &k.key, k.core.as_deref(), &k.chain)?;
+                report.names_rekeyed += 1;
+            }
+        }
+        after = next;
+    }
+    report.links = relink_all(conn, "relink", now)?;
+    if !report.is_empty() {
+        let detail = serde_json::to_string(&report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        crate::store::audit::append(
+            conn,
+            &crate::store::audit::NewAudit {
+                actor,
+                action: "subject.relink",
+                target: "subjects",
+                detail: &detail,
+            },
+        )?;
+    }
+    Ok(report)
+}
