@@ -392,7 +392,6 @@ async fn batches_racing_for_the_same_new_companies_all_succeed_and_agree() {
 /// B's name) — also when B's name only becomes the subject's name with C. Every permutation,
 /// as single-record pushes.
 #[tokio::test]
-#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test")]
 async fn a_weak_record_is_linked_in_every_arrival_order() {
     let app = TestApp::start().await;
     let sh = app.client(Who::Lead(Party::Shanghai));
@@ -445,7 +444,6 @@ async fn a_weak_record_is_linked_in_every_arrival_order() {
 /// A name written without its division prefix is linked within that division's party when
 /// exactly one identified subject fits, to neither when two do, and never across parties.
 #[tokio::test]
-#[expect(clippy::unwrap_used, reason = "test")]
 async fn a_name_without_its_division_links_only_to_the_one_subject_it_fits() {
     let app = TestApp::start().await;
     let sh = app.client(Who::Lead(Party::Shanghai));

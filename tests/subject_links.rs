@@ -5,6 +5,7 @@
 //! compared in canonical form: each subject as the set of its records, whether it is
 //! identified, and the set of records of the subject it is linked to (subject ids depend on
 //! which identifier came first, so they are not compared).
+#![expect(clippy::panic, clippy::indexing_slicing, reason = "tests")]
 
 mod common;
 
@@ -87,7 +88,10 @@ fn record(n: usize, p: Push) -> serde_json::Value {
     };
     let mut r = company_record(authority, &decision, 1);
     r["CF_XDR_MC"] = json!(name(p.company, p.variant));
-    r["CF_SY"] = json!(format!("当事人于2026年1月{}日违规运输建筑垃圾。", n % 28 + 1));
+    r["CF_SY"] = json!(format!(
+        "当事人于2026年1月{}日违规运输建筑垃圾。",
+        n % 28 + 1
+    ));
     let (org, uscc) = codes(p.company);
     let o = r.as_object_mut().unwrap();
     o.remove("CF_XDR_SHXYM");
@@ -133,8 +137,15 @@ async fn push_all(state: &AppState, records: &[(usize, serde_json::Value)], size
             catalog: state.policy.catalog.clone(),
         };
         let registry = state.registry();
-        let prepared =
-            ingest::prepare(&items, &|_| String::new(), &ctx, &registry, &state.pii, None).unwrap();
+        let prepared = ingest::prepare(
+            &items,
+            &|_| String::new(),
+            &ctx,
+            &registry,
+            &state.pii,
+            None,
+        )
+        .unwrap();
         assert!(
             prepared
                 .iter()
@@ -274,8 +285,8 @@ fn a_shared_alias_links_to_neither_and_a_bare_name_stays_in_its_party() {
             } else {
                 ("JS-320500", format!("苏城管罚字〔2026〕第{n}号"))
             };
-            let code = penex::domain::unit::UnitCode::parse(authority)
-                .unwrap_or_else(|e| panic!("{e}"));
+            let code =
+                penex::domain::unit::UnitCode::parse(authority).unwrap_or_else(|e| panic!("{e}"));
             let folded = penex::normalize::decision_no::fold_decision_no(&decision);
             ingest::record_id(&code, &folded)
         };
@@ -323,9 +334,24 @@ fn relink_applies_the_current_folding_once_and_is_audited() {
     rt.block_on(async {
         let (dir, db, s) = fresh().await;
         let pushes = [
-            Push { company: 0, variant: 0, code: 0, party: 0 },
-            Push { company: 0, variant: 3, code: 2, party: 0 },
-            Push { company: 1, variant: 1, code: 2, party: 0 },
+            Push {
+                company: 0,
+                variant: 0,
+                code: 0,
+                party: 0,
+            },
+            Push {
+                company: 0,
+                variant: 3,
+                code: 2,
+                party: 0,
+            },
+            Push {
+                company: 1,
+                variant: 1,
+                code: 2,
+                party: 0,
+            },
         ];
         let numbered: Vec<(usize, serde_json::Value)> = pushes
             .iter()
@@ -334,7 +360,11 @@ fn relink_applies_the_current_folding_once_and_is_audited() {
             .collect();
         push_all(&s, &numbered, &[3]).await;
         let linked = canonical(&s).await;
-        assert_eq!(linked.iter().filter(|(_, _, l)| l.is_some()).count(), 1, "{linked:?}");
+        assert_eq!(
+            linked.iter().filter(|(_, _, l)| l.is_some()).count(),
+            1,
+            "{linked:?}"
+        );
         // As an older folding left them.
         s.db(|c| {
             use penex::store::schema::{subject_names, subjects};

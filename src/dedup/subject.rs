@@ -166,9 +166,10 @@ pub fn may_link_by_name(weak: SubjectKind, strong: SubjectKind) -> bool {
 /// The one identified subject a weak subject's names point to, if exactly one does: among
 /// `candidates` (id, kind, name keys of one of its names), those of the weak subject's kind
 /// (never natural persons: two people share a name all the time) with a name that one of the
-/// weak subject's names fits ([`fits`]). None, or two or more: `None` — a name that could mean
-/// two enterprises links to neither, because a wrong link is worse than a missed one. Depends
-/// only on the sets given, never on the order they came in.
+/// weak subject's names fits ([`fits`]) within `weak_party`, the party of its records. A name
+/// without its division could also mean an enterprise of that name in another party; when
+/// one does, or when two subjects fit, the name is ambiguous and links to neither, because a
+/// wrong link is worse than a missed one. Depends only on the sets given, never on their order.
 pub fn link_target<'a>(
     weak_kind: SubjectKind,
     weak_party: Party,
@@ -178,18 +179,22 @@ pub fn link_target<'a>(
     if !may_link_by_name(weak_kind, weak_kind) {
         return None;
     }
-    let mut fitting: Vec<&str> = candidates
-        .into_iter()
-        .filter(|(_, kind, name)| {
-            may_link_by_name(weak_kind, *kind)
-                && weak_names.iter().any(|w| fits(w, weak_party, name))
-        })
-        .map(|(id, _, _)| id)
-        .collect();
-    fitting.sort_unstable();
-    fitting.dedup();
-    match fitting.as_slice() {
-        [one] => Some((*one).to_owned()),
+    // Per fitting subject: whether it fits within the weak subject's own party.
+    let mut fitting: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for (id, kind, name) in candidates {
+        if !may_link_by_name(weak_kind, kind) {
+            continue;
+        }
+        let fits_in = |p: Party| weak_names.iter().any(|w| fits(w, p, name));
+        let here = fits_in(weak_party);
+        if here || Party::ALL.into_iter().any(fits_in) {
+            let entry = fitting.entry(id).or_insert(false);
+            *entry = *entry || here;
+        }
+    }
+    let mut it = fitting.into_iter();
+    match (it.next(), it.next()) {
+        (Some((one, true)), None) => Some(one.to_owned()),
         _ => None,
     }
 }
@@ -331,6 +336,97 @@ mod tests {
                 name: "上海某某有限公司".into()
             }]
         );
+    }
+
+    fn keys(name: &str) -> NameKeys {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/units.toml"),
+        )
+        .unwrap();
+        let units = crate::domain::registry::parse_units_toml(&text).unwrap();
+        crate::normalize::names::match_name(
+            name,
+            &crate::normalize::names::Divisions::from_units(&units),
+        )
+    }
+
+    #[test]
+    fn a_weak_name_links_to_exactly_one_fitting_subject_or_to_none() {
+        let lp = SubjectKind::LegalPerson;
+        let sh_full = keys("上海鑫华建筑工程有限公司");
+        let sh_pudong = keys("上海市浦东新区鑫华建筑工程有限公司");
+        let nj_full = keys("南京鑫华建筑工程有限公司");
+        let sibling = keys("上海鑫荣建筑工程有限公司");
+        let bare = [keys("鑫華建築工程有限責任公司")];
+        let link = |party, names: &[NameKeys], c: &[(&'static str, SubjectKind, &NameKeys)]| {
+            link_target(lp, party, names, c.iter().copied())
+        };
+        // One fit in the party: linked, whatever the order of the candidates.
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("a", lp, &sh_full), ("s", lp, &sibling)]
+            ),
+            Some("a".to_owned())
+        );
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("s", lp, &sibling), ("a", lp, &sh_full)]
+            ),
+            Some("a".to_owned())
+        );
+        // Two fits in the party: neither.
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("a", lp, &sh_full), ("b", lp, &sh_pudong)]
+            ),
+            None
+        );
+        // One subject fitting through two of its names is still one.
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("a", lp, &sh_full), ("a", lp, &sh_pudong)]
+            ),
+            Some("a".to_owned())
+        );
+        // The bare name used in Jiangsu fits no Shanghai subject; with a Nanjing namesake
+        // around, the Shanghai record's bare name is ambiguous.
+        assert_eq!(link(Party::Jiangsu, &bare, &[("a", lp, &sh_full)]), None);
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("a", lp, &sh_full), ("n", lp, &nj_full)]
+            ),
+            None
+        );
+        // Another kind, or natural persons: never.
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("a", SubjectKind::IndividualBusiness, &sh_full)]
+            ),
+            None
+        );
+        assert_eq!(
+            link_target(
+                SubjectKind::NaturalPerson,
+                Party::Shanghai,
+                &bare,
+                [("a", SubjectKind::NaturalPerson, &sh_full)]
+            ),
+            None
+        );
+        // The sibling alone: a name one character apart never fits.
+        assert_eq!(link(Party::Shanghai, &bare, &[("s", lp, &sibling)]), None);
     }
 
     proptest! {

@@ -25,7 +25,14 @@ const DIVISION_ENDS: [char; 4] = ['省', '市', '区', '县'];
 
 /// What may not be left alone after stripping a division prefix: a division and a bare form
 /// (`上海有限公司`) says nothing about which enterprise it is.
-const BARE_FORMS: [&str; 6] = ["有限公司", "股份有限公司", "公司", "集团", "集团有限公司", "分公司"];
+const BARE_FORMS: [&str; 6] = [
+    "有限公司",
+    "股份有限公司",
+    "公司",
+    "集团",
+    "集团有限公司",
+    "分公司",
+];
 
 /// One administrative division a name can start with: as written in full (`上海市`,
 /// `浦东新区`) and, for provinces and cities, without the 省/市 (`上海`, `南京`).
@@ -80,7 +87,8 @@ impl Divisions {
                 continue;
             }
             let short = match (unit.level, full.chars().last()) {
-                (Level::Province | Level::City, Some('省' | '市')) if full.chars().count() >= 3 => {
+                (Level::Province | Level::City, Some('省' | '市')) if full.chars().count() >= 3 =>
+                {
                     let n = full.chars().count().saturating_sub(1);
                     Some(full.chars().take(n).collect())
                 }
@@ -317,7 +325,10 @@ mod tests {
             ("鑫华建筑工程有限公司", "上海鑫华建筑工程有限公司"),
             ("鑫华建筑工程有限公司", "上海市浦东新区鑫华建筑工程有限公司"),
             ("上海市鑫华建筑工程有限公司", "上海鑫华建筑工程有限公司"),
-            ("浦东新区鑫华建筑工程有限公司", "上海市浦东新区鑫华建筑工程有限公司"),
+            (
+                "浦东新区鑫华建筑工程有限公司",
+                "上海市浦东新区鑫华建筑工程有限公司",
+            ),
         ];
         for (weak, strong) in fit {
             assert!(sh_fits(weak, strong), "{weak} should fit {strong}");
@@ -327,8 +338,14 @@ mod tests {
             ("上海鑫华建筑工程股份有限公司", "上海鑫华建筑工程有限公司"),
             ("上海鑫华建筑工程有限公司", "上海鑫华建筑工程股份有限公司"),
             // A branch is not its parent, nor the parent its branch.
-            ("上海鑫华建筑工程有限公司浦东分公司", "上海鑫华建筑工程有限公司"),
-            ("上海鑫华建筑工程有限公司", "上海鑫华建筑工程有限公司浦东分公司"),
+            (
+                "上海鑫华建筑工程有限公司浦东分公司",
+                "上海鑫华建筑工程有限公司",
+            ),
+            (
+                "上海鑫华建筑工程有限公司",
+                "上海鑫华建筑工程有限公司浦东分公司",
+            ),
             // A homophone (鑫 → 新) is another name.
             ("上海新华建筑工程有限公司", "上海鑫华建筑工程有限公司"),
             ("新华建筑工程有限公司", "上海鑫华建筑工程有限公司"),
@@ -336,7 +353,10 @@ mod tests {
             ("上海鑫华建筑工程有限公司", "上海鑫荣建筑工程有限公司"),
             ("鑫华建筑工程有限公司", "上海鑫荣建筑工程有限公司"),
             // Another district of the same city.
-            ("静安区鑫华建筑工程有限公司", "上海市浦东新区鑫华建筑工程有限公司"),
+            (
+                "静安区鑫华建筑工程有限公司",
+                "上海市浦东新区鑫华建筑工程有限公司",
+            ),
             // Another industry.
             ("鑫华餐饮有限公司", "上海鑫华建筑工程有限公司"),
         ];

@@ -12,11 +12,11 @@
 //! reaches the store.
 
 use super::conflicts::{self, Place, Policy};
+use super::links::{self, Probe};
 use super::sealing::seal_pointers;
 use super::touched::Touched;
 use crate::crypto::CryptoError;
 use crate::crypto::pii::{KIND_RESIDENT_ID, PiiKeyring};
-use super::links::{self, Probe};
 use crate::dedup::subject::{SealedIds, SubjectKey, other_document, subject_keys};
 use crate::domain::record::{CanonicalRecord, IdType, SubjectKind};
 use crate::domain::registry::Registry;

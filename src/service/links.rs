@@ -148,6 +148,13 @@ fn decide(
             };
             let k = keys_of(n);
             cores.insert(weak_core(&k, party));
+            // A name without its division is ambiguous when another party has an enterprise
+            // of that name: those are looked up too (link_target).
+            if k.core.is_none() {
+                for p in Party::ALL {
+                    cores.insert(weak_core(&k, p));
+                }
+            }
             keys.insert(k.key);
         }
     }
@@ -252,7 +259,8 @@ pub fn relink_stored(
     }
     report.links = relink_all(conn, "relink", now)?;
     if !report.is_empty() {
-        let detail = serde_json::to_string(&report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let detail =
+            serde_json::to_string(&report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         crate::store::audit::append(
             conn,
             &crate::store::audit::NewAudit {

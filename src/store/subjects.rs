@@ -294,19 +294,24 @@ pub fn weak_names_page(
     Ok(out)
 }
 
-/// One page of all stored names as (subject id, name, key, core, chain), from `after`
+/// A stored name with its matching keys: (subject id, name, key, core, chain).
+pub type StoredNameKeys = (String, String, String, Option<String>, String);
+
+/// One page of all stored names as [`StoredNameKeys`], from `after`
 /// (exclusive, by subject id and name), in that order.
 pub fn names_page(
     conn: &mut Conn,
     after: (&str, &str),
     limit: i64,
-) -> Result<Vec<(String, String, String, Option<String>, String)>, StoreError> {
+) -> Result<Vec<StoredNameKeys>, StoreError> {
     let (sid, name) = after;
     Ok(subject_names::table
         .filter(
-            subject_names::subject_id.gt(sid).or(subject_names::subject_id
-                .eq(sid)
-                .and(subject_names::name.gt(name))),
+            subject_names::subject_id
+                .gt(sid)
+                .or(subject_names::subject_id
+                    .eq(sid)
+                    .and(subject_names::name.gt(name))),
         )
         .order((subject_names::subject_id.asc(), subject_names::name.asc()))
         .limit(limit)
