@@ -411,3 +411,40 @@ fn relink_applies_the_current_folding_once_and_is_audited() {
         assert_eq!(audited, 1);
     });
 }
+
+/// An identified record and a name-only record of one company committing side by side (on
+/// PostgreSQL, two transactions that cannot see each other's rows) still end linked: the
+/// writers take a lock on the name keys they share, so the later one sees the earlier one.
+#[test]
+fn racing_identified_and_name_only_records_end_linked() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    rt.block_on(async {
+        let (_d, _db, s) = fresh().await;
+        const PAIRS: usize = 16;
+        let trades = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉";
+        let mut jobs = Vec::new();
+        for i in 0..PAIRS {
+            let t: String = trades.chars().skip(i).take(2).collect();
+            let (_, uscc) = codes(i + 10);
+            let mut strong = company_record(JINGAN, &format!("沪静城管罚字〔2026〕第9{i}1号"), 1);
+            strong["CF_XDR_MC"] = json!(format!("上海{t}建筑工程有限公司"));
+            strong["CF_XDR_SHXYM"] = json!(uscc);
+            let mut weak = company_record(JINGAN, &format!("沪静城管罚字〔2026〕第9{i}2号"), 1);
+            weak["CF_XDR_MC"] = json!(format!("{t}建筑工程有限责任公司"));
+            if let Some(o) = weak.as_object_mut() {
+                o.remove("CF_XDR_SHXYM");
+            }
+            jobs.push(vec![(2 * i, strong)]);
+            jobs.push(vec![(2 * i + 1, weak)]);
+        }
+        let pushes = jobs.iter().map(|one| push_all(&s, one, &[1]));
+        futures_util::future::join_all(pushes).await;
+        let c = canonical(&s).await;
+        let weak: Vec<_> = c.iter().filter(|(_, strong, _)| !strong).collect();
+        assert_eq!(weak.len(), PAIRS, "{c:?}");
+        assert!(weak.iter().all(|(_, _, l)| l.is_some()), "{c:?}");
+    });
+}

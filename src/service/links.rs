@@ -97,6 +97,8 @@ pub fn relink(
     }
     let keys: Vec<String> = probe.keys.iter().cloned().collect();
     let cores: Vec<String> = probe.cores.iter().cloned().collect();
+    let locks: Vec<String> = keys.iter().chain(&cores).cloned().collect();
+    stored::lock_names(conn, &locks)?;
     let mut weak = stored::names_matching(conn, false, &keys, &cores)?;
     let own: Vec<String> = probe.subjects.iter().cloned().collect();
     weak.extend(stored::weak_names_of(conn, &own)?);

@@ -368,3 +368,28 @@ pub fn weak_names_of(conn: &mut Conn, ids: &[String]) -> Result<Vec<NameMatch>, 
     }
     Ok(out)
 }
+
+/// Holds, until the transaction ends, a lock on each of these name keys, so that two writers
+/// whose names can fit each other (a fit always shares a key, a core or a core's rest) decide
+/// their links one after the other and the later one sees the earlier one's names: without
+/// it, an identified record and a name-only record committing side by side could each miss
+/// the other. PostgreSQL only (transaction-scoped advisory locks, taken in key order so two
+/// writers never wait for each other in a cycle); SQLite serializes writers already.
+pub fn lock_names(conn: &mut Conn, keys: &[String]) -> Result<(), StoreError> {
+    use diesel::sql_types::{Array, Text};
+    if let super::conn::AnyConnection::Postgresql(pg) = conn
+        && !keys.is_empty()
+    {
+        let mut sorted = keys.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        // The subquery's order is the order the outer scan takes the locks in.
+        diesel::sql_query(
+            "SELECT count(pg_advisory_xact_lock(h)) AS n FROM \
+             (SELECT hashtextextended(k, 13) AS h FROM unnest($1) AS k ORDER BY k) AS s",
+        )
+        .bind::<Array<Text>, _>(sorted)
+        .execute(pg)?;
+    }
+    Ok(())
+}
