@@ -210,14 +210,15 @@ pub fn weak_core(keys: &NameKeys, party: Party) -> String {
 
 /// Whether a weak subject's name (`weak`, of records of `party`) fits an identified subject's
 /// name (`strong`): the same key, or the same core within the divisions' party with the weak
-/// name's divisions among the strong name's (`鑫华…` and `上海市鑫华…` fit `上海鑫华…`;
-/// `静安区鑫华…` does not fit `上海浦东新区鑫华…`).
+/// name's divisions the last of the strong name's — higher divisions dropped, never a lower
+/// one (`鑫华…` and `上海市鑫华…` fit `上海鑫华…`, `浦东新区鑫华…` fits `上海市浦东新区鑫华…`;
+/// `上海鑫华…` and `静安区鑫华…` do not: they can be enterprises of their own).
 pub fn fits(weak: &NameKeys, party: Party, strong: &NameKeys) -> bool {
     if weak.key == strong.key {
         return true;
     }
     match &strong.core {
-        Some(core) => *core == weak_core(weak, party) && strong.chain.contains(&weak.chain),
+        Some(core) => *core == weak_core(weak, party) && strong.chain.ends_with(&weak.chain),
         None => false,
     }
 }
@@ -352,6 +353,11 @@ mod tests {
             // Siblings one character apart in the 字号.
             ("上海鑫华建筑工程有限公司", "上海鑫荣建筑工程有限公司"),
             ("鑫华建筑工程有限公司", "上海鑫荣建筑工程有限公司"),
+            // The city without the district: possibly an enterprise of its own.
+            (
+                "上海鑫华建筑工程有限公司",
+                "上海市浦东新区鑫华建筑工程有限公司",
+            ),
             // Another district of the same city.
             (
                 "静安区鑫华建筑工程有限公司",

@@ -174,6 +174,20 @@ fn decide(
             )
         })
         .collect();
+    // Weak subjects written with their divisions that the names could also mean (see
+    // link_target); the weak subjects decided here are among them when they qualify.
+    let rival_rows = stored::names_matching(conn, false, &[], &cores)?;
+    let rivals: Vec<(String, Option<SubjectKind>, Option<Party>, NameKeys)> = rival_rows
+        .iter()
+        .map(|n| {
+            (
+                n.subject_id.clone(),
+                kind_of(&n.kind),
+                party_of(&n.party),
+                keys_of(n),
+            )
+        })
+        .collect();
     let mut changes = Vec::new();
     for (id, names) in by_subject {
         let Some(first) = names.first() else {
@@ -191,6 +205,10 @@ fn decide(
             candidates
                 .iter()
                 .filter_map(|(sid, k, nk, _)| k.map(|k| (sid.as_str(), k, nk))),
+            rivals
+                .iter()
+                .filter(|(rid, ..)| *rid != id)
+                .filter_map(|(rid, k, p, nk)| Some((rid.as_str(), (*k)?, (*p)?, nk))),
         );
         if target == current {
             continue;
