@@ -53,6 +53,9 @@ pub enum Command {
     /// The violation-type catalogue: check a file against it, re-classify stored records.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Subjects: apply the current name folding to what is stored.
+    #[command(subcommand)]
+    Subjects(SubjectsCommand),
     /// Run a reference connector: receives events over mutual TLS, verifies each JWS against
     /// the JWKS, deduplicates by Idempotency-Key, checks per-subject order, appends verified
     /// events to a JSON-lines file (see docs/CONNECTOR.md).
@@ -280,6 +283,51 @@ pub enum CatalogCommand {
     Apply,
 }
 
+/// `penex subjects …`
+#[derive(Debug, Subcommand)]
+pub enum SubjectsCommand {
+    /// Recompute every stored name's matching key with the current folding and unit
+    /// registry, then every name-only subject's link; audited, idempotent (a second run
+    /// changes nothing). Prints what changed.
+    Relink,
+}
+
+fn subjects_command(settings: &Settings, cmd: SubjectsCommand) -> Result<(), CliError> {
+    match cmd {
+        SubjectsCommand::Relink => {
+            let mut conn = connect(settings)?;
+            let registry = app::build_registry(&mut conn, app::load_base_units(settings)?)?;
+            let divisions = crate::normalize::names::Divisions::from_units(registry.units());
+            let actor = actor();
+            let report = store::conn::write_tx(&mut conn, |c| {
+                crate::service::links::relink_stored(c, &divisions, &actor, store::now_utc())
+            })?;
+            println!("names re-keyed: {}", report.names_rekeyed);
+            let count = |f: fn(&crate::service::links::LinkChange) -> bool| {
+                report.links.iter().filter(|l| f(l)).count()
+            };
+            println!(
+                "links: {} made, {} moved, {} removed",
+                count(|l| l.from.is_none()),
+                count(|l| l.from.is_some() && l.to.is_some()),
+                count(|l| l.to.is_none())
+            );
+            for l in &report.links {
+                println!(
+                    "  {} {} -> {}",
+                    l.subject,
+                    l.from.as_deref().unwrap_or("-"),
+                    l.to.as_deref().unwrap_or("-")
+                );
+            }
+            if report.is_empty() {
+                println!("nothing to change");
+            }
+            Ok(())
+        }
+    }
+}
+
 /// A command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -356,6 +404,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys_command(&settings, cmd),
         Command::Outbox(cmd) => outbox_command(&settings, cmd),
         Command::Catalog(cmd) => catalog_command(&settings, cmd),
+        Command::Subjects(cmd) => subjects_command(&settings, cmd),
         Command::Sink(args) => crate::publish::sink::run(args)
             .await
             .map_err(|e| CliError::Invalid(e.to_string())),

@@ -386,3 +386,95 @@ async fn batches_racing_for_the_same_new_companies_all_succeed_and_agree() {
     }
     app.stop().await;
 }
+
+/// Issue 13: a name-only record is linked to its identified subject whatever the order the
+/// three records arrive in — A (USCC X, `…有限公司`), B (no code, another name), C (USCC X,
+/// B's name) — also when B's name only becomes the subject's name with C. Every permutation,
+/// as single-record pushes.
+#[tokio::test]
+async fn a_weak_record_is_linked_in_every_arrival_order() {
+    let app = TestApp::start().await;
+    let sh = app.client(Who::Lead(Party::Shanghai));
+    let orders: [[usize; 3]; 6] = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    let mut case = 0u32;
+    // (A's name, B's and C's name): the issue's form swap, and a name the folding does not
+    // equate (only C makes it the subject's).
+    let variants = [
+        ("上海顺发建筑工程有限公司", "上海顺发建筑工程有限责任公司"),
+        ("上海顺发建筑工程有限公司", "上海顺发物流有限公司"),
+    ];
+    for (variant, (a_name, bc_name)) in variants.iter().enumerate() {
+        for order in orders {
+            case += 1;
+            let seed = 500 + case;
+            let name = |n: &str| format!("{n}{seed}");
+            let mut a = company_record(JINGAN, &format!("沪静城管罚字〔2026〕第{seed}1号"), seed);
+            a["CF_XDR_MC"] = json!(name(a_name));
+            let mut b = company_record(JINGAN, &format!("沪静城管罚字〔2026〕第{seed}2号"), seed);
+            b.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
+            b["CF_XDR_MC"] = json!(name(bc_name));
+            let mut c = company_record(JINGAN, &format!("沪静城管罚字〔2026〕第{seed}3号"), seed);
+            c["CF_XDR_MC"] = json!(name(bc_name));
+            let recs = [a, b, c];
+            let mut ids = [String::new(), String::new(), String::new()];
+            for i in order {
+                ids[i] = push_ok(&app, &sh, recs[i].clone()).await;
+            }
+            let strong = subject_of(&app, &ids[0]).await;
+            assert_eq!(subject_of(&app, &ids[2]).await, strong);
+            let weak = subject_of(&app, &ids[1]).await;
+            assert_ne!(weak, strong);
+            assert_eq!(
+                subject(&app, &weak).await["linked_to"]["linked_to"],
+                strong.as_str(),
+                "variant {variant}, order {order:?}"
+            );
+        }
+    }
+    app.stop().await;
+}
+
+/// A name written without its division prefix is linked within that division's party when
+/// exactly one identified subject fits, to neither when two do, and never across parties.
+#[tokio::test]
+async fn a_name_without_its_division_links_only_to_the_one_subject_it_fits() {
+    let app = TestApp::start().await;
+    let sh = app.client(Who::Lead(Party::Shanghai));
+    let js = app.client(Who::Lead(Party::Jiangsu));
+    let mut full = company_record(JINGAN, "沪静城管罚字〔2026〕第701号", 701);
+    full["CF_XDR_MC"] = json!("上海鑫华建筑工程有限公司");
+    let strong = subject_of(&app, &push_ok(&app, &sh, full).await).await;
+    let mut bare = company_record(JINGAN, "沪静城管罚字〔2026〕第702号", 702);
+    bare.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
+    bare["CF_XDR_MC"] = json!("鑫華建築工程有限責任公司");
+    let weak = subject_of(&app, &push_ok(&app, &sh, bare.clone()).await).await;
+    assert_eq!(
+        subject(&app, &weak).await["linked_to"]["linked_to"],
+        strong.as_str()
+    );
+    // The same bare name in Jiangsu: Shanghai's 鑫华 is not Jiangsu's.
+    let mut js_bare = company_record(SUZHOU, "苏城管罚字〔2026〕第703号", 703);
+    js_bare.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
+    js_bare["CF_XDR_MC"] = json!("鑫华建筑工程有限公司");
+    let js_weak = subject_of(&app, &push_ok(&app, &js, js_bare).await).await;
+    assert!(subject(&app, &js_weak).await.get("linked_to").is_none());
+    // A homophone never links.
+    let mut homophone = company_record(JINGAN, "沪静城管罚字〔2026〕第704号", 704);
+    homophone.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
+    homophone["CF_XDR_MC"] = json!("新华建筑工程有限公司");
+    let h = subject_of(&app, &push_ok(&app, &sh, homophone).await).await;
+    assert!(subject(&app, &h).await.get("linked_to").is_none());
+    // A second identified subject that the bare name fits: the link is taken back.
+    let mut other = company_record(JINGAN, "沪静城管罚字〔2026〕第705号", 705);
+    other["CF_XDR_MC"] = json!("上海市浦东新区鑫华建筑工程有限公司");
+    push_ok(&app, &sh, other).await;
+    assert!(subject(&app, &weak).await.get("linked_to").is_none());
+    app.stop().await;
+}

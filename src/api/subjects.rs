@@ -304,7 +304,10 @@ pub async fn unlink_subject(
                 let Some(to) = row.linked_to else {
                     return Ok(Some(false));
                 };
-                store::subjects::set_link(c, &id, None, None, store::now_utc())?;
+                let now = store::now_utc();
+                store::subjects::set_link(c, &id, None, None, now)?;
+                // Kept, so that no later record or relink links it by name again.
+                store::subjects::mark_unlinked(c, &id, now)?;
                 store::audit::append(
                     c,
                     &store::audit::NewAudit {

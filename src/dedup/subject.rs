@@ -4,6 +4,7 @@
 
 use crate::domain::party::Party;
 use crate::domain::record::{IdType, Subject, SubjectKind};
+use crate::normalize::names::{NameKeys, fits};
 use serde::Serialize;
 
 /// The key a subject is resolved by.
@@ -162,6 +163,59 @@ pub fn may_link_by_name(weak: SubjectKind, strong: SubjectKind) -> bool {
     weak == strong && weak != SubjectKind::NaturalPerson
 }
 
+/// The one identified subject a weak subject's names point to, if exactly one does: among
+/// `candidates` (id, kind, name keys of one of its names), those of the weak subject's kind
+/// (never natural persons: two people share a name all the time) with a name that one of the
+/// weak subject's names fits ([`fits`]) within `weak_party`, the party of its records. The
+/// name is ambiguous, and links to neither, when two subjects fit; when a name without its
+/// division also fits an enterprise of that name in another party; or when it fits one of
+/// `rivals` — other weak subjects written with their divisions (id, kind, party, keys) — that
+/// does not itself fit the identified subject: an enterprise not identified yet that the name
+/// could equally mean. A wrong link is worse than a missed one. Depends only on the sets given,
+/// never on their order.
+pub fn link_target<'a>(
+    weak_kind: SubjectKind,
+    weak_party: Party,
+    weak_names: &[NameKeys],
+    candidates: impl IntoIterator<Item = (&'a str, SubjectKind, &'a NameKeys)>,
+    rivals: impl IntoIterator<Item = (&'a str, SubjectKind, Party, &'a NameKeys)>,
+) -> Option<String> {
+    if !may_link_by_name(weak_kind, weak_kind) {
+        return None;
+    }
+    let fits_any = |name: &NameKeys| {
+        Party::ALL
+            .into_iter()
+            .any(|p| weak_names.iter().any(|w| fits(w, p, name)))
+    };
+    // Per fitting subject: whether it fits within the weak subject's own party; its names.
+    let mut fitting: std::collections::BTreeMap<&str, (bool, Vec<&NameKeys>)> =
+        std::collections::BTreeMap::new();
+    for (id, kind, name) in candidates {
+        if !may_link_by_name(weak_kind, kind) {
+            continue;
+        }
+        let here = weak_names.iter().any(|w| fits(w, weak_party, name));
+        if here || fits_any(name) {
+            let entry = fitting.entry(id).or_insert((false, Vec::new()));
+            entry.0 = entry.0 || here;
+            entry.1.push(name);
+        }
+    }
+    let mut it = fitting.into_iter();
+    let (one, names) = match (it.next(), it.next()) {
+        (Some((one, (true, names))), None) => (one, names),
+        _ => return None,
+    };
+    let rival = rivals.into_iter().any(|(_, kind, party, rival)| {
+        kind == weak_kind
+            && rival.core.is_some()
+            && fits_any(rival)
+            && !names.iter().any(|s| fits(rival, party, s))
+    });
+    (!rival).then(|| one.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +352,125 @@ mod tests {
                 party: Party::Anhui,
                 name: "上海某某有限公司".into()
             }]
+        );
+    }
+
+    fn keys(name: &str) -> NameKeys {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/units.toml"),
+        )
+        .unwrap();
+        let units = crate::domain::registry::parse_units_toml(&text).unwrap();
+        crate::normalize::names::match_name(
+            name,
+            &crate::normalize::names::Divisions::from_units(&units),
+        )
+    }
+
+    #[test]
+    fn a_weak_name_links_to_exactly_one_fitting_subject_or_to_none() {
+        let lp = SubjectKind::LegalPerson;
+        let sh_full = keys("上海鑫华建筑工程有限公司");
+        let sh_pudong = keys("上海市浦东新区鑫华建筑工程有限公司");
+        let nj_full = keys("南京鑫华建筑工程有限公司");
+        let sibling = keys("上海鑫荣建筑工程有限公司");
+        let bare = [keys("鑫華建築工程有限責任公司")];
+        let link = |party, names: &[NameKeys], c: &[(&'static str, SubjectKind, &NameKeys)]| {
+            link_target(lp, party, names, c.iter().copied(), [])
+        };
+        // One fit in the party: linked, whatever the order of the candidates.
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("a", lp, &sh_full), ("s", lp, &sibling)]
+            ),
+            Some("a".to_owned())
+        );
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("s", lp, &sibling), ("a", lp, &sh_full)]
+            ),
+            Some("a".to_owned())
+        );
+        // Two fits in the party: neither.
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("a", lp, &sh_full), ("b", lp, &sh_pudong)]
+            ),
+            None
+        );
+        // One subject fitting through two of its names is still one.
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("a", lp, &sh_full), ("a", lp, &sh_pudong)]
+            ),
+            Some("a".to_owned())
+        );
+        // The bare name used in Jiangsu fits no Shanghai subject; with a Nanjing namesake
+        // around, the Shanghai record's bare name is ambiguous.
+        assert_eq!(link(Party::Jiangsu, &bare, &[("a", lp, &sh_full)]), None);
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("a", lp, &sh_full), ("n", lp, &nj_full)]
+            ),
+            None
+        );
+        // Another kind, or natural persons: never.
+        assert_eq!(
+            link(
+                Party::Shanghai,
+                &bare,
+                &[("a", SubjectKind::IndividualBusiness, &sh_full)]
+            ),
+            None
+        );
+        assert_eq!(
+            link_target(
+                SubjectKind::NaturalPerson,
+                Party::Shanghai,
+                &bare,
+                [("a", SubjectKind::NaturalPerson, &sh_full)],
+                []
+            ),
+            None
+        );
+        // The sibling alone: a name one character apart never fits.
+        assert_eq!(link(Party::Shanghai, &bare, &[("s", lp, &sibling)]), None);
+        // An unidentified 上海鑫华 (a weak subject written with its division) that is not the
+        // identified 浦东 one: the bare name could mean either, so it links to neither; a weak
+        // variant of the identified name itself is no rival.
+        let pudong = [("p", lp, &sh_pudong)];
+        assert_eq!(link(Party::Shanghai, &bare, &pudong), Some("p".to_owned()));
+        let rival = keys("上海鑫华建筑工程有限公司");
+        let variant = keys("上海市浦東新區鑫华建筑工程有限责任公司");
+        assert_eq!(
+            link_target(
+                lp,
+                Party::Shanghai,
+                &bare,
+                pudong,
+                [("r", lp, Party::Shanghai, &rival)]
+            ),
+            None
+        );
+        assert_eq!(
+            link_target(
+                lp,
+                Party::Shanghai,
+                &bare,
+                pudong,
+                [("v", lp, Party::Shanghai, &variant)]
+            ),
+            Some("p".to_owned())
         );
     }
 

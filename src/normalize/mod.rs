@@ -14,6 +14,7 @@ pub mod ids;
 pub mod issue;
 pub mod legal_basis;
 pub mod money;
+pub mod names;
 pub mod publicity;
 pub mod record;
 pub mod text;

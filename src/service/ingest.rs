@@ -12,16 +12,16 @@
 //! reaches the store.
 
 use super::conflicts::{self, Place, Policy};
+use super::links::{self, Probe};
 use super::sealing::seal_pointers;
 use super::touched::Touched;
 use crate::crypto::CryptoError;
 use crate::crypto::pii::{KIND_RESIDENT_ID, PiiKeyring};
-use crate::dedup::subject::{
-    SealedIds, SubjectKey, may_link_by_name, other_document, subject_keys,
-};
+use crate::dedup::subject::{SealedIds, SubjectKey, other_document, subject_keys};
 use crate::domain::record::{CanonicalRecord, IdType, SubjectKind};
 use crate::domain::registry::Registry;
 use crate::domain::unit::{Unit, UnitCode};
+use crate::normalize::names::{Divisions, NameKeys, match_name};
 use crate::normalize::{Field, FieldIssue, IssueCode, NormalizeContext, normalize_record};
 use crate::rules::flags::Cause;
 use crate::store::batch::{BatchStore, Wanted};
@@ -109,6 +109,8 @@ pub struct ReadyItem {
     pub violation_matched_by: Option<String>,
     /// The catalogue's provision that matched the 处罚依据.
     pub violation_provision: Option<String>,
+    /// The matching keys of the subject's name (`normalize::names`).
+    pub name_keys: NameKeys,
     /// Warnings of normalization.
     pub warnings: Vec<FieldIssue>,
 }
@@ -232,6 +234,7 @@ pub fn prepare(
 ) -> Result<Vec<PreparedItem>, PrepareError> {
     let mut out = Vec::with_capacity(items.len());
     let mut forbidden = Vec::new();
+    let divisions = Divisions::from_units(registry.units());
     for (index, raw) in items.iter().enumerate() {
         let prefix = pointer_prefix(index);
         let located = crate::normalize::fields::locate_fields(raw);
@@ -319,6 +322,7 @@ pub fn prepare(
                             ready.violation_matched_by = Some(by);
                             ready.violation_provision = provision;
                         }
+                        ready.name_keys = match_name(&ready.record.subject.name, &divisions);
                         Prepared::Ready(Box::new(ready))
                     }
                 }
@@ -392,6 +396,11 @@ fn seal_record(
         violation_code: None,
         violation_matched_by: None,
         violation_provision: None,
+        name_keys: NameKeys {
+            key: record.subject.name.clone(),
+            core: None,
+            chain: String::new(),
+        },
         record,
         authority,
         warnings,
@@ -425,6 +434,7 @@ pub fn apply(
     let now = store::now_utc();
     let mut bs = BatchStore::load(conn, wanted(items))?;
     let mut outcomes = Vec::with_capacity(items.len());
+    let mut probe = Probe::default();
     for p in items {
         let outcome = match &p.item {
             Prepared::Rejected {
@@ -453,7 +463,9 @@ pub fn apply(
                     conflict: None,
                 }
             }
-            Prepared::Ready(ready) => store_ready(&mut bs, ready, &p.raw_sealed, meta, now)?,
+            Prepared::Ready(ready) => {
+                store_ready(&mut bs, &mut probe, ready, &p.raw_sealed, meta, now)?
+            }
         };
         outcomes.push(outcome);
     }
@@ -461,6 +473,9 @@ pub fn apply(
     // their conflicts and flags are reconciled on one read of their records.
     let subjects = bs.touched_subjects();
     bs.flush(conn)?;
+    // Links by name follow from what is stored now, whatever the order it came in (links
+    // never count towards a flag, so the flags below do not depend on them).
+    let link_changes = links::relink(conn, &probe, &format!("push {}", meta.batch_id), now)?;
     let mut touched = Touched::load(conn, &subjects)?;
     mark_conflicts(conn, &meta.policy, &mut touched, &mut outcomes)?;
     let flag_changes =
@@ -477,7 +492,7 @@ pub fn apply(
     drafts.extend(crate::publish::events::flag_drafts(&flag_changes)?);
     let staged = crate::publish::events::stage(conn, meta.emitter, drafts)?;
     let count = |s: ItemStatus| outcomes.iter().filter(|o| o.status == s).count();
-    let detail = serde_json::json!({
+    let mut detail = serde_json::json!({
         "unit": meta.unit_code,
         "items": outcomes.len(),
         "accepted": count(ItemStatus::Accepted),
@@ -487,6 +502,11 @@ pub fn apply(
         "conflict": count(ItemStatus::Conflict),
         "records": outcomes.iter().filter_map(|o| o.record_id.as_deref()).collect::<Vec<_>>(),
     });
+    if !link_changes.is_empty()
+        && let Some(d) = detail.as_object_mut()
+    {
+        d.insert("links".into(), serde_json::json!(link_changes));
+    }
     store::audit::append(
         conn,
         &store::audit::NewAudit {
@@ -553,17 +573,13 @@ pub fn store_batch(
     write_tx_retrying(conn, |c| apply(c, prepared, meta))
 }
 
-/// What the batch can ask of the store: its record ids, subject keys and the names it may link
-/// subjects by (see [`link_to_strong_namesake`], [`link_weak_namesakes`]).
+/// What the batch can ask of the store: its record ids and subject keys (links by name are
+/// decided after the flush, by [`links::relink`]).
 fn wanted(items: &[PreparedItem]) -> Wanted {
     let mut w = Wanted::default();
     for p in items {
         if let Prepared::Ready(ready) = &p.item {
             w.record_ids.push(ready.record_id.clone());
-            let kind = ready.record.subject.kind;
-            if may_link_by_name(kind, kind) {
-                w.linkable_names.push(ready.record.subject.name.clone());
-            }
             for key in &ready.subject_keys {
                 w.keys.push((key.kind().to_owned(), key.value()));
             }
@@ -574,6 +590,7 @@ fn wanted(items: &[PreparedItem]) -> Wanted {
 
 fn store_ready(
     bs: &mut BatchStore,
+    probe: &mut Probe,
     ready: &ReadyItem,
     raw_sealed: &str,
     meta: &BatchMeta<'_>,
@@ -602,6 +619,7 @@ fn store_ready(
     });
     if status != ItemStatus::Duplicate {
         let subject_id = resolve_subject(bs, ready, now)?;
+        probe.name(&subject_id, &ready.name_keys);
         let record_status = existing.as_ref().map_or("active", |e| e.status.as_str());
         bs.write_record(
             ready.record_write(version, record_status, Some(subject_id), now),
@@ -623,8 +641,7 @@ fn store_ready(
 /// subject owns, or a new one. The item's other keys that no subject owns yet are given to it,
 /// so a later record carrying only one of them finds it; a key another subject owns stays
 /// with that subject (two subjects known by different strong identifiers are never merged).
-/// A new subject is linked by name (organizations and individual businesses only, with the
-/// reason kept): see [`link_weak_namesakes`] and [`link_to_strong_namesake`]. Returns the
+/// Links by name are decided after the batch is written ([`links::relink`]). Returns the
 /// subject id.
 fn resolve_subject(
     bs: &mut BatchStore,
@@ -655,11 +672,6 @@ fn resolve_subject(
                 name: &subject.name,
                 created_at: now,
             });
-            if primary.is_strong() {
-                link_weak_namesakes(bs, ready, &id, primary.kind(), now);
-            } else {
-                link_to_strong_namesake(bs, ready, &id, now);
-            }
             id
         }
     };
@@ -676,63 +688,8 @@ fn resolve_subject(
             Some(_) => {}
         }
     }
-    bs.add_name(&id, &subject.name, now);
+    bs.add_name(&id, &subject.name, &ready.name_keys, now);
     Ok(id)
-}
-
-/// Links a new weak subject to the strong subject of the same folded name and kind when the
-/// name points to exactly one strong subject in the region (organizations and individual
-/// businesses only): the other direction of [`link_weak_namesakes`], for a record without
-/// identifiers that arrives after the subject's identified ones. A link shows the weak
-/// subject's records with the strong one; it never counts them towards a flag.
-fn link_to_strong_namesake(
-    bs: &mut BatchStore,
-    ready: &ReadyItem,
-    weak_id: &str,
-    now: chrono::NaiveDateTime,
-) {
-    let subject = &ready.record.subject;
-    if !may_link_by_name(subject.kind, subject.kind) {
-        return;
-    }
-    if let [strong] = bs
-        .strong_named(&subject.name, subject.kind.as_str())
-        .as_slice()
-    {
-        let reason = format!(
-            "record {} named the only identified subject of this name and kind",
-            ready.record_id
-        );
-        bs.set_link(weak_id, strong, &reason, now);
-    }
-}
-
-/// Links the unlinked weak subjects of the new strong subject's folded name (in any party),
-/// when their kind allows it and no other strong subject of that kind has the name.
-fn link_weak_namesakes(
-    bs: &mut BatchStore,
-    ready: &ReadyItem,
-    strong_id: &str,
-    key_kind: &str,
-    now: chrono::NaiveDateTime,
-) {
-    let subject = &ready.record.subject;
-    if !may_link_by_name(subject.kind, subject.kind) {
-        return;
-    }
-    let strong = bs.strong_named(&subject.name, subject.kind.as_str());
-    if strong.iter().any(|id| id != strong_id) {
-        return;
-    }
-    for (weak, kind) in bs.weak_named(&subject.name) {
-        if kind == subject.kind.as_str() {
-            let reason = format!(
-                "record {} brought a {} for the same name and kind",
-                ready.record_id, key_kind
-            );
-            bs.set_link(&weak, strong_id, &reason, now);
-        }
-    }
 }
 
 /// Why a record was revoked (行政处罚决定被撤销).

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod conflicts;
 pub mod flags;
 pub mod ingest;
+pub mod links;
 pub mod policy;
 pub mod sealing;
 pub mod touched;

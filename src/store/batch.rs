@@ -21,6 +21,7 @@ use super::records::{NewSubmission, RecordRow, RecordWrite};
 use super::schema::{record_versions, records, subject_keys, subject_names, subjects, submissions};
 use super::subjects::SubjectRow;
 use super::{Conn, IN_CHUNK, StoreError};
+use crate::normalize::names::NameKeys;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -105,6 +106,9 @@ struct NewName<'a> {
     subject_id: &'a str,
     name: &'a str,
     first_seen: NaiveDateTime,
+    match_key: &'a str,
+    match_core: Option<&'a str>,
+    match_chain: &'a str,
 }
 
 /// What the batch asks about: the record ids it may write, the subject keys `(kind, value)` it
@@ -134,7 +138,7 @@ pub struct BatchStore {
     new_subjects: Vec<String>,
     relinked: BTreeSet<String>,
     new_keys: Vec<(String, String, String, NaiveDateTime)>,
-    new_names: Vec<(String, String, NaiveDateTime)>,
+    new_names: Vec<(String, String, NaiveDateTime, NameKeys)>,
     submissions: Vec<NewSubmission>,
     written: BTreeMap<String, RecordWrite>,
     versions: Vec<VersionOut>,
@@ -304,11 +308,11 @@ impl BatchStore {
         ));
     }
 
-    /// Records a name a subject was seen under, once.
-    pub fn add_name(&mut self, subject_id: &str, name: &str, now: NaiveDateTime) {
+    /// Records a name a subject was seen under, once, with its matching keys.
+    pub fn add_name(&mut self, subject_id: &str, name: &str, keys: &NameKeys, now: NaiveDateTime) {
         if self.remember_name(subject_id, name) {
             self.new_names
-                .push((subject_id.to_owned(), name.to_owned(), now));
+                .push((subject_id.to_owned(), name.to_owned(), now, keys.clone()));
         }
     }
 
@@ -468,10 +472,13 @@ impl BatchStore {
         let mut names: Vec<NewName<'_>> = self
             .new_names
             .iter()
-            .map(|(subject, name, at)| NewName {
+            .map(|(subject, name, at, keys)| NewName {
                 subject_id: subject,
                 name,
                 first_seen: *at,
+                match_key: &keys.key,
+                match_core: keys.core.as_deref(),
+                match_chain: &keys.chain,
             })
             .collect();
         names.sort_by(|a, b| (a.subject_id, a.name).cmp(&(b.subject_id, b.name)));
@@ -574,6 +581,14 @@ mod tests {
         ]
     }
 
+    fn plain(name: &str) -> NameKeys {
+        NameKeys {
+            key: name.to_owned(),
+            core: None,
+            chain: String::new(),
+        }
+    }
+
     fn key(i: usize) -> (&'static str, String) {
         ("uscc", format!("K{i}"))
     }
@@ -611,7 +626,7 @@ mod tests {
                             created_at: now,
                         });
                         bs.add_key(&id, kk, &kv, now);
-                        bs.add_name(&id, NAMES[*name], now);
+                        bs.add_name(&id, NAMES[*name], &plain(NAMES[*name]), now);
                     }
                 }
                 Op::Key { key: k, of } => {
@@ -622,7 +637,7 @@ mod tests {
                 }
                 Op::Name { of, name } => {
                     if let Some(owner) = bs.owner("uscc", &key(*of).1) {
-                        bs.add_name(&owner, NAMES[*name], now);
+                        bs.add_name(&owner, NAMES[*name], &plain(NAMES[*name]), now);
                     }
                 }
                 Op::Link { weak, strong } => {

@@ -159,6 +159,8 @@ diesel::table! {
         link_reason -> Nullable<Text>,
         linked_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        // names: an operator's unlink (never linked by name again).
+        unlinked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -176,6 +178,10 @@ diesel::table! {
         subject_id -> Text,
         name -> Text,
         first_seen -> Timestamp,
+        // names: the matching keys of the name (normalize::names).
+        match_key -> Text,
+        match_core -> Nullable<Text>,
+        match_chain -> Text,
     }
 }
 
