@@ -237,15 +237,9 @@ async fn road_trading_in_statute_words_meets_the_exemption_of_another_party() {
         .unwrap();
     assert_eq!(pushed["items"][0]["status"], "accepted", "{pushed}");
     let record = pushed["items"][0]["record_id"].as_str().unwrap().to_owned();
-    let view: Value = app
-        .client(Who::Analyst)
-        .get(app.url(&format!("/v1/records/{record}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = app
+        .get_json(Who::Analyst, &format!("/v1/records/{record}"))
+        .await;
     assert_eq!(
         view["classification"]["violation_code"], "road_occupation_business",
         "{view}"

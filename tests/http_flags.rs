@@ -641,15 +641,9 @@ async fn catalog_apply_maps_stored_records_and_raises_the_flags_they_complete() 
     let flags = flags_of(&app, &subject).await;
     let f = with_rule(&flags, rule).expect("flag raised by the re-classification");
     assert_eq!(f["status"], "active");
-    let view: Value = app
-        .client(Who::Analyst)
-        .get(app.url(&format!("/v1/records/{record}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = app
+        .get_json(Who::Analyst, &format!("/v1/records/{record}"))
+        .await;
     assert_eq!(
         view["classification"]["violation_code"], "construction_waste_dumping",
         "{view}"
@@ -659,15 +653,9 @@ async fn catalog_apply_maps_stored_records_and_raises_the_flags_they_complete() 
         view["classification"]["violation_group"],
         "construction_waste"
     );
-    let feed: Value = app
-        .client(Who::Integrator)
-        .get(app.url("/v1/events?after=0&limit=500"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let feed = app
+        .get_json(Who::Integrator, "/v1/events?after=0&limit=500")
+        .await;
     let activated = feed["events"]
         .as_array()
         .unwrap()

@@ -292,6 +292,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GETs `path` as `who` and reads the JSON body, whatever the status.
+    pub async fn get_json(&self, who: Who, path: &str) -> serde_json::Value {
+        self.client(who)
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Rows in a table, read directly from the database.
     pub async fn count_rows(&self, table: &'static str) -> i64 {
         self.state
