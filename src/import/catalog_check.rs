@@ -32,6 +32,12 @@ pub struct CheckRow {
     pub authority_name: String,
     /// 处罚机关 统一社会信用代码.
     pub authority_uscc: String,
+    /// 数据来源单位 name.
+    pub source_name: String,
+    /// 数据来源单位 统一社会信用代码.
+    pub source_uscc: String,
+    /// Where the violation happened (GB/T 2260).
+    pub place_division: String,
 }
 
 impl CheckRow {
@@ -41,6 +47,9 @@ impl CheckRow {
             Field::LegalBasis => &mut self.legal_basis,
             Field::AuthorityName => &mut self.authority_name,
             Field::AuthorityUscc => &mut self.authority_uscc,
+            Field::SourceName => &mut self.source_name,
+            Field::SourceUscc => &mut self.source_uscc,
+            Field::PlaceDivision => &mut self.place_division,
             _ => return,
         };
         value.clone_into(slot);
@@ -72,12 +81,19 @@ pub fn read_rows(path: &Path, sheet_name: Option<&str>) -> Result<Vec<CheckRow>,
                     i + 1
                 ))
             })?;
-            let mut row = CheckRow {
-                number: i + 1,
-                ..CheckRow::default()
+            // A line is a record, or a push body (`{"records": [...]}`) of several.
+            let records = match value.get("records").and_then(Value::as_array) {
+                Some(list) => list.iter().collect(),
+                None => vec![&value],
             };
-            collect(&value, "", &mut row);
-            rows.push(row);
+            for record in records {
+                let mut row = CheckRow {
+                    number: i + 1,
+                    ..CheckRow::default()
+                };
+                collect(record, "", &mut row);
+                rows.push(row);
+            }
         }
         return Ok(rows);
     }
@@ -108,7 +124,8 @@ pub fn read_rows(path: &Path, sheet_name: Option<&str>) -> Result<Vec<CheckRow>,
 }
 
 /// Reads the fields of a JSON record, flat (`CF_WFXW`, `违法行为类型`) or nested
-/// (`{"authority": {"name": …}}`).
+/// (`{"authority": {"name": …}}`); a key inside a wrapper object (`{"record": {"CF_WFXW": …}}`)
+/// that names no field with its path is read by its own name.
 fn collect(value: &Value, prefix: &str, row: &mut CheckRow) {
     let Some(map) = value.as_object() else {
         return;
@@ -122,7 +139,7 @@ fn collect(value: &Value, prefix: &str, row: &mut CheckRow) {
         match v {
             Value::Object(_) => collect(v, &key, row),
             Value::String(s) => {
-                if let Some(f) = field_for_header(&key) {
+                if let Some(f) = field_for_header(&key).or_else(|| field_for_header(k)) {
                     row.set(f, s);
                 }
             }
@@ -131,24 +148,32 @@ fn collect(value: &Value, prefix: &str, row: &mut CheckRow) {
     }
 }
 
-/// The party of a row's deciding authority: `given`, else the registered unit named by its
-/// USCC or name, else the province digits of its USCC (positions 3–4 are the division code,
-/// GB 32100: 31 Shanghai, 32 Jiangsu, 33 Zhejiang, 34 Anhui).
+/// The party of a row's deciding authority: `given`, else the registered unit named by the
+/// authority's (then the data source's) USCC or name, else the province digits of those USCCs
+/// (positions 3–4 are the division code, GB 32100: 31 Shanghai, 32 Jiangsu, 33 Zhejiang, 34
+/// Anhui), else the place of the violation (the authority of the place handles it, art. 22).
 pub fn party_of(row: &CheckRow, registry: &Registry, given: Option<Party>) -> Option<Party> {
     if given.is_some() {
         return given;
     }
-    let uscc = fold_code(&row.authority_uscc);
-    if let Some(u) = registry
-        .by_uscc(&uscc)
-        .or_else(|| registry.by_name(&fold_name(&row.authority_name)))
-    {
-        return Some(u.party);
-    }
-    let province: String = uscc.chars().skip(2).take(2).collect();
-    Party::ALL
-        .into_iter()
-        .find(|p| uscc.chars().count() == 18 && p.division_prefix() == province)
+    let unit = |name: &str, uscc: &str| {
+        registry
+            .by_uscc(&fold_code(uscc))
+            .or_else(|| registry.by_name(&fold_name(name)))
+            .map(|u| u.party)
+    };
+    let by_uscc = |uscc: &str| {
+        let uscc = fold_code(uscc);
+        let province: String = uscc.chars().skip(2).take(2).collect();
+        Party::ALL
+            .into_iter()
+            .find(|p| uscc.chars().count() == 18 && p.division_prefix() == province)
+    };
+    unit(&row.authority_name, &row.authority_uscc)
+        .or_else(|| unit(&row.source_name, &row.source_uscc))
+        .or_else(|| by_uscc(&row.authority_uscc))
+        .or_else(|| by_uscc(&row.source_uscc))
+        .or_else(|| Party::from_division(row.place_division.trim()))
 }
 
 /// An unmapped text, with how often it came and the legal bases it came with.
@@ -325,6 +350,11 @@ mod tests {
             Some(Party::Zhejiang)
         );
         assert_eq!(party_of(&row("某某", ""), &reg, None), None);
+        let placed = CheckRow {
+            place_division: "340104".into(),
+            ..row("某某", "")
+        };
+        assert_eq!(party_of(&placed, &reg, None), Some(Party::Anhui));
         assert_eq!(
             party_of(&row("某某", "11110102002501234X"), &reg, None),
             None
@@ -349,6 +379,15 @@ mod tests {
         );
         assert_eq!(b.violation_type, "x");
         assert_eq!(b.authority_name, "上海市城市管理行政执法局");
+        // A wrapper (the simulator's and many exports' `{"record": {...}}`).
+        let mut c = CheckRow::default();
+        collect(
+            &serde_json::json!({"seq": 1, "record": {"CF_WFXW": "跨门营业", "CF_YJ": "《城乡规划法》第六十四条"}}),
+            "",
+            &mut c,
+        );
+        assert_eq!(c.violation_type, "跨门营业");
+        assert!(c.legal_basis.contains("第六十四条"));
     }
 
     #[test]
