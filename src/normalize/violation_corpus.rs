@@ -166,21 +166,15 @@ impl Score {
             "construction-waste records outside the construction_waste group: {}",
             self.construction_waste_outside
         );
-        for (row, got) in &self.wrong {
+        let wrong = self
+            .wrong
+            .iter()
+            .map(|(r, got)| ("wrong ", r, format!("→ {got}, ")));
+        let missed = self.missed.iter().map(|r| ("missed", r, String::new()));
+        for (what, row, got) in wrong.chain(missed) {
             let _ = writeln!(
                 out,
-                "  wrong   line {:>3} {} {:?} [{}] → {got}, expected {}",
-                row.line,
-                row.party.code(),
-                row.violation_type,
-                row.legal_basis,
-                row.expected.as_deref().unwrap_or("-")
-            );
-        }
-        for row in &self.missed {
-            let _ = writeln!(
-                out,
-                "  missed  line {:>3} {} {:?} [{}], expected {}",
+                "  {what}  line {:>3} {} {:?} [{}] {got}expected {}",
                 row.line,
                 row.party.code(),
                 row.violation_type,
