@@ -69,8 +69,8 @@ fn stored(row: &ClassificationRow) -> Place {
     )
 }
 
-/// Re-classifies every stored record with `policy.catalog`. `write` runs one transaction
-/// (the caller's connection handling: [`store::conn::write_tx`] on one connection).
+/// Re-classifies every stored record with `policy.catalog`: reads in pages of [`CHUNK`], and
+/// moves each page's changed records in one [`store::conn::write_tx`].
 pub fn apply(
     conn: &mut Conn,
     policy: &Policy<'_>,
