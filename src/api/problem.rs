@@ -7,7 +7,7 @@
 
 use crate::cache::CacheError;
 use crate::normalize::FieldIssue;
-use crate::store::StoreError;
+use crate::store::{Failure, StoreError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
@@ -241,28 +241,18 @@ impl ResponseError for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Pool(_) | StoreError::Connect(_) => {
+        match e.failure() {
+            Failure::Unavailable => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable {
                     detail: "the database is unavailable".into(),
                     retry_after_secs: 5,
                 }
             }
-            StoreError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::SerializationFailure,
-                _,
-            )) => ApiError::Unavailable {
-                detail: "concurrent update; retry".into(),
-                retry_after_secs: 1,
-            },
-            // A deadlock victim (PostgreSQL picks one of two writers waiting for each other)
-            // that was still one after its retries: nothing was written, the request may be
-            // sent again.
-            StoreError::Query(diesel::result::Error::DatabaseError(_, ref info))
-                if info.message().contains("deadlock detected") =>
-            {
-                tracing::warn!(error = %e, "deadlock");
+            // Lost a race that survived its retries (unique key, serialization check, a
+            // deadlock victim): nothing was written, the request may be sent again.
+            Failure::Contended => {
+                tracing::warn!(error = %e, "concurrent update");
                 ApiError::Unavailable {
                     detail: "concurrent update; retry".into(),
                     retry_after_secs: 1,
@@ -270,18 +260,55 @@ impl From<StoreError> for ApiError {
             }
             // SQLite has one writer: a writer that waited past busy_timeout is told to come
             // back, not that penex has a bug.
-            StoreError::Query(diesel::result::Error::DatabaseError(_, ref info))
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
-            {
+            Failure::Busy => {
                 tracing::warn!(error = %e, "database busy");
                 ApiError::Unavailable {
                     detail: "the database is busy with other writes; retry".into(),
                     retry_after_secs: 2,
                 }
             }
-            other => {
-                tracing::error!(error = %other, "store error");
+            Failure::Bug => {
+                tracing::error!(error = %e, "store error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<crate::service::Error> for ApiError {
+    fn from(e: crate::service::Error) -> Self {
+        use crate::service::Error as E;
+        match e {
+            E::NotFound => ApiError::NotFound,
+            E::Forbidden { detail } => ApiError::Forbidden { detail },
+            E::Invalid {
+                code,
+                detail,
+                errors,
+            } => ApiError::Unprocessable {
+                code,
+                detail,
+                errors: errors.into_iter().map(ProblemFieldError::from).collect(),
+            },
+            E::Refused { code, detail } | E::Conflict { code, detail } => {
+                ApiError::Conflict { code, detail }
+            }
+            E::Busy(cause) => {
+                tracing::warn!(error = %cause, "busy");
+                ApiError::Unavailable {
+                    detail: "the service is busy with other writes; retry".into(),
+                    retry_after_secs: 1,
+                }
+            }
+            E::Unavailable { what, cause } => {
+                tracing::warn!(error = %cause, "{what} unavailable");
+                ApiError::Unavailable {
+                    detail: format!("{what} is unavailable"),
+                    retry_after_secs: 5,
+                }
+            }
+            E::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
                 ApiError::Internal
             }
         }

@@ -3,9 +3,12 @@
 
 pub mod catalog;
 pub mod conflicts;
+pub mod error;
 pub mod flags;
 pub mod ingest;
 pub mod links;
 pub mod policy;
 pub mod sealing;
 pub mod touched;
+
+pub use error::{Error, Result};

@@ -49,22 +49,60 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// What a store failure means for the caller, decided once here so that no layer above the
+/// store matches diesel errors or message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The database cannot be reached or the pool is exhausted: retry in a few seconds.
+    Unavailable,
+    /// SQLite's single writer waited past `busy_timeout`: retry shortly.
+    Busy,
+    /// Lost a race (unique key, serialization check, deadlock victim): the same transaction
+    /// may succeed when run again; nothing was written.
+    Contended,
+    /// A bug or corrupt data: retrying does not help.
+    Bug,
+}
+
 impl StoreError {
+    /// What this failure means; see [`Failure`].
+    pub fn failure(&self) -> Failure {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            StoreError::Pool(_) | StoreError::Connect(_) => Failure::Unavailable,
+            StoreError::Query(Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
+                _,
+            )) => Failure::Contended,
+            StoreError::Query(Error::DatabaseError(kind, info)) => {
+                let message = info.message();
+                if message.contains("deadlock detected") {
+                    Failure::Contended
+                } else if message.contains("database is locked")
+                    || message.contains("database is busy")
+                {
+                    Failure::Busy
+                } else if matches!(kind, DatabaseErrorKind::ClosedConnection)
+                    || message.contains("terminating connection")
+                    || message.contains("server closed the connection")
+                    || message.contains("no connection to the server")
+                    || message.contains("the database system is")
+                {
+                    Failure::Unavailable
+                } else {
+                    Failure::Bug
+                }
+            }
+            StoreError::Query(Error::BrokenTransactionManager) => Failure::Unavailable,
+            _ => Failure::Bug,
+        }
+    }
+
     /// Whether running the same transaction again may succeed: it lost a race on a unique
     /// key, a serialization check, or was chosen as the victim of a deadlock (PostgreSQL
     /// `40P01`, which diesel reports with its message only).
     pub fn is_retryable(&self) -> bool {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match self {
-            StoreError::Query(Error::DatabaseError(
-                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
-                _,
-            )) => true,
-            StoreError::Query(Error::DatabaseError(_, info)) => {
-                info.message().contains("deadlock detected")
-            }
-            _ => false,
-        }
+        self.failure() == Failure::Contended
     }
 }
 
