@@ -85,7 +85,7 @@ async fn main() -> Res<()> {
     }
     let units = penex::domain::registry::parse_units_toml(&std::fs::read_to_string(&units_file)?)?;
     let mut opts = SimOptions::new(args.records, args.seed);
-    opts.today = penex::api::records::today_shanghai();
+    opts.today = penex::domain::clock::today_shanghai();
     let set = generate(&opts, &units);
 
     let prepared = penex::app::prepare(settings, true).await?;
@@ -519,7 +519,7 @@ mod names {
         for (k, chunk) in pushes.chunks(batch.max(1)).enumerate() {
             let items: Vec<serde_json::Value> = chunk.iter().map(|(_, r)| r.clone()).collect();
             let ctx = penex::normalize::NormalizeContext {
-                today: penex::api::records::today_shanghai(),
+                today: penex::domain::clock::today_shanghai(),
                 publicity: state.settings.publicity.clone(),
                 catalog: state.policy.catalog.clone(),
             };

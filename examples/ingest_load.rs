@@ -641,7 +641,7 @@ async fn main() -> Res<()> {
         penex::app::load_pii_keys(&settings, &mut conn)?
     };
     let ctx = NormalizeContext {
-        today: penex::api::records::today_shanghai(),
+        today: penex::domain::clock::today_shanghai(),
         publicity: settings.publicity.clone(),
         catalog: penex::app::load_catalog(&settings)?,
     };

@@ -133,7 +133,7 @@ async fn main() -> Res<()> {
     let settings = Settings::with_overrides(overrides)?;
     let units = penex::domain::registry::parse_units_toml(&std::fs::read_to_string(&units_file)?)?;
     let mut opts = SimOptions::new(args.seed_records, 5);
-    opts.today = penex::api::records::today_shanghai();
+    opts.today = penex::domain::clock::today_shanghai();
     let set = generate(&opts, &units);
 
     let prepared = penex::app::prepare(settings, true).await?;

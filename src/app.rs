@@ -389,7 +389,7 @@ pub fn spawn_sweeper(state: AppState) {
             tick.tick().await;
             let policy = state.policy.clone();
             let emitter = state.emitter();
-            let today = crate::api::records::today_shanghai();
+            let today = state.clock.today();
             let swept = state
                 .db(move |c| crate::service::flags::sweep(c, &policy.on(today), &emitter))
                 .await;

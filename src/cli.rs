@@ -478,7 +478,7 @@ fn catalog_command(settings: &Settings, cmd: CatalogCommand) -> Result<(), CliEr
                         .map_err(|e| CliError::Invalid(format!("event signing keys: {e}")))?,
                 ),
             };
-            let today = crate::api::records::today_shanghai();
+            let today = crate::domain::clock::today_shanghai();
             let r =
                 crate::service::catalog::apply(&mut conn, &policy.on(today), &emitter, &actor())?;
             println!(
@@ -937,7 +937,7 @@ fn normalize_line(line: &str, ctx: &crate::normalize::NormalizeContext) -> serde
 fn normalize_stdin(settings: &Settings) -> Result<(), CliError> {
     use std::io::{BufRead, Write};
     let ctx = crate::normalize::NormalizeContext {
-        today: crate::api::records::today_shanghai(),
+        today: crate::domain::clock::today_shanghai(),
         publicity: settings.publicity.clone(),
         catalog: crate::app::load_catalog(settings)?,
     };

@@ -480,7 +480,7 @@ async fn drive(
     // The simulated region, dated today so that no decision lies in the future.
     let units = app::load_base_units(settings)?;
     let mut sim = crate::sim::SimOptions::new(opts.records, opts.seed);
-    sim.today = crate::api::records::today_shanghai();
+    sim.today = crate::domain::clock::today_shanghai();
     let set = crate::sim::generate(&sim, &units);
     let sim_dir = opts.dir.join("sim");
     set.write_to(&sim_dir).map_err(|e| dir_err(&sim_dir, e))?;

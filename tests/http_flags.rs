@@ -19,7 +19,7 @@ const SUZHOU: (&str, &str, Party) = ("苏州市城市管理局", "JS-320500", Pa
 const HANGZHOU: (&str, &str, Party) = ("杭州市综合行政执法局", "ZJ-330100", Party::Zhejiang);
 
 fn today() -> NaiveDate {
-    penex::api::records::today_shanghai()
+    penex::domain::clock::today_shanghai()
 }
 
 /// A company's penalty decided `days_ago`, for an act on the day before; `violation` as written.

@@ -345,7 +345,7 @@ async fn filters_and_pages_agree_with_the_pushed_data() {
         &expect(&pushed, |p| p.fine_fen.is_some()),
     )
     .await;
-    let today = penex::api::records::today_shanghai();
+    let today = penex::domain::clock::today_shanghai();
     let mut expired = HashSet::new();
     let mut active = HashSet::new();
     for p in &pushed {

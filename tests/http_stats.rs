@@ -193,7 +193,7 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
         r["active"].as_i64().unwrap() + r["expired"].as_i64().unwrap() + 1,
         8
     );
-    let today = penex::api::records::today_shanghai();
+    let today = penex::domain::clock::today_shanghai();
     let expired = app
         .state
         .db(move |c| {
@@ -474,7 +474,7 @@ async fn quality_figures_agree_with_the_push_answers_and_stay_within_the_party()
     for (name, n) in &top_fields {
         assert_eq!(fields.get(name), Some(n), "{name}");
     }
-    let today = penex::api::records::today_shanghai();
+    let today = penex::domain::clock::today_shanghai();
     let mut delays: Vec<i64> = dates
         .iter()
         .map(|d| (today - d.parse::<chrono::NaiveDate>().unwrap()).num_days())

@@ -105,7 +105,7 @@ async fn a_simulated_set_gets_the_statuses_its_truth_predicts_from_a_real_server
     let app = TestApp::start().await;
     let mut opts = SimOptions::new(300, 2026);
     // The server judges "future" by the real clock.
-    opts.today = penex::api::records::today_shanghai();
+    opts.today = penex::domain::clock::today_shanghai();
     let set: SimSet = generate(&opts, &units());
     assert_eq!(set.pushes.len(), 300);
 
@@ -163,7 +163,7 @@ async fn a_simulated_region_is_deduplicated_and_resolved_to_its_true_subjects() 
     }))
     .await;
     let mut opts = SimOptions::new(1500, 20261128);
-    opts.today = penex::api::records::today_shanghai();
+    opts.today = penex::domain::clock::today_shanghai();
     let set: SimSet = generate(&opts, &units());
     let certs = tempfile::tempdir().unwrap();
     let replay = penex::sim::replay::push_set(&app.url(""), &app.pki(), certs.path(), &set, 100)

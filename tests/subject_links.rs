@@ -132,7 +132,7 @@ async fn push_all(state: &AppState, records: &[(usize, serde_json::Value)], size
         batch_no += 1;
         let items: Vec<serde_json::Value> = batch.iter().map(|(_, r)| r.clone()).collect();
         let ctx = penex::normalize::NormalizeContext {
-            today: penex::api::records::today_shanghai(),
+            today: penex::domain::clock::today_shanghai(),
             publicity: state.settings.publicity.clone(),
             catalog: state.policy.catalog.clone(),
         };

@@ -363,7 +363,7 @@ pub async fn resolve_conflict(
     let catalog = state.policy.catalog.clone();
     let policy = state.policy.clone();
     let emitter = state.emitter();
-    let today = super::records::today_shanghai();
+    let today = state.clock.today();
     let actor = identity.actor();
     enum Outcome {
         NotFound,

@@ -7,7 +7,6 @@
 
 use super::auth::Caller;
 use super::problem::{ApiError, Problem, ProblemFieldError};
-use super::records::today_shanghai;
 use super::state::AppState;
 use crate::crypto::pii::KIND_RESIDENT_ID;
 use crate::domain::party::{Party, Role};
@@ -168,7 +167,7 @@ pub async fn report_exemption(
     let identity = caller.require(&[Role::Unit])?.clone();
     let me = UnitCode::parse(&identity.code).map_err(|_| ApiError::Internal)?;
     let req = body.into_inner();
-    let today = today_shanghai();
+    let today = state.clock.today();
     let registry = state.registry();
     let policy = state.policy.clone();
     let mut errors = Vec::new();
@@ -435,7 +434,7 @@ pub async fn first_violation(
         code: "invalid_query",
         detail,
     };
-    let today = today_shanghai();
+    let today = state.clock.today();
     let on = match q.on.as_deref() {
         None => today,
         Some(t) => parse_day(t, "on", today).map_err(|e| bad(format!("on: {}", e.detail)))?,

@@ -5,7 +5,6 @@
 
 use super::auth::Caller;
 use super::problem::{ApiError, Problem};
-use super::records::today_shanghai;
 use super::state::AppState;
 use crate::domain::mask::mask_name;
 use crate::domain::party::Role;
@@ -368,7 +367,7 @@ async fn repair(
     let registry = state.registry();
     let policy_set = state.policy.clone();
     let emitter = state.emitter();
-    let today = today_shanghai();
+    let today = state.clock.today();
     let result = state
         .db(move |c| {
             store::conn::write_tx(

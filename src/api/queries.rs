@@ -12,7 +12,6 @@
 
 use super::auth::{Caller, Identity};
 use super::problem::{ApiError, Problem, ProblemFieldError};
-use super::records::today_shanghai;
 use super::state::AppState;
 use crate::domain::party::{Party, Role};
 use crate::domain::record::PenaltyCategory;
@@ -353,6 +352,7 @@ fn parse_record_query(
     registry: &Registry,
     catalog: &crate::normalize::Catalog,
     visible: Option<Vec<String>>,
+    today: chrono::NaiveDate,
 ) -> Result<Parsed, ApiError> {
     let mut bad = Bad::default();
     let party = parse_with(
@@ -612,7 +612,7 @@ fn parse_record_query(
             fine_min,
             fine_max,
             state,
-            today: Some(today_shanghai()),
+            today: Some(today),
         },
         order,
         after,
@@ -664,6 +664,7 @@ pub async fn list_records(
         &registry,
         &state.policy.catalog,
         visible,
+        state.clock.today(),
     )?;
     let (rows, total, more) = state
         .db(move |c| -> Result<_, StoreError> {

@@ -127,14 +127,9 @@ fn split_items(body: Value, max: usize) -> Result<Items, ApiError> {
     Ok(Items { items, batch, base })
 }
 
-/// Today in Asia/Shanghai (UTC+8, no daylight saving since 1991).
-pub fn today_shanghai() -> chrono::NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
 fn normalize_context(state: &AppState) -> NormalizeContext {
     NormalizeContext {
-        today: today_shanghai(),
+        today: state.clock.today(),
         publicity: state.settings.publicity.clone(),
         catalog: state.policy.catalog.clone(),
     }
@@ -436,7 +431,7 @@ async fn store_batch(
     let actor = identity.actor();
     let request_hash = request_hash.to_owned();
     let policy = state.policy.clone();
-    let today = today_shanghai();
+    let today = state.clock.today();
     let emitter = state.emitter();
     let result = state
         .db(move |conn| {
@@ -882,7 +877,7 @@ pub async fn revoke_record(
     let actor = identity.actor();
     let target = id.clone();
     let policy = state.policy.clone();
-    let today = today_shanghai();
+    let today = state.clock.today();
     let emitter = state.emitter();
     let revoked = state
         .db(move |c| {

@@ -5,6 +5,7 @@
 use super::problem::ApiError;
 use crate::cache::Cache;
 use crate::config::Settings;
+use crate::domain::clock::SharedClock;
 use crate::domain::registry::Registry;
 use crate::store::{Conn, Pool, StoreError};
 use crate::tls::identity::ClientCaSet;
@@ -32,6 +33,8 @@ pub struct AppState {
     /// Prometheus metrics of this instance (`GET /metrics`); `None` only if they could not be
     /// registered, which the unit tests rule out.
     pub metrics: Option<Arc<super::metrics::Metrics>>,
+    /// The clock "now" and "today" are read from (the system clock; tests may set another).
+    pub clock: SharedClock,
     registry: Arc<RwLock<Arc<Registry>>>,
     base_units: Arc<Vec<crate::domain::unit::Unit>>,
 }
@@ -67,6 +70,7 @@ impl AppState {
                 .map(Arc::new)
                 .map_err(|e| tracing::error!(error = %e, "metrics could not be registered"))
                 .ok(),
+            clock: SharedClock::system(),
             registry: Arc::new(RwLock::new(Arc::new(registry))),
             base_units: Arc::new(base_units),
         }
@@ -99,6 +103,21 @@ impl AppState {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(registry),
         }
         Ok(())
+    }
+
+    /// Runs a service operation on the blocking pool with a pooled connection.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut Conn) -> crate::service::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let result = actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await?;
+        result.map_err(ApiError::from)
     }
 
     /// Runs blocking database work on the blocking pool with a pooled connection.

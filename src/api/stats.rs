@@ -12,7 +12,6 @@
 
 use super::auth::{Caller, Identity};
 use super::problem::{ApiError, Problem, ProblemFieldError};
-use super::records::today_shanghai;
 use super::state::AppState;
 use crate::domain::party::{Party, Role};
 use crate::domain::unit::UnitCode;
@@ -155,7 +154,7 @@ pub async fn get_stats_overview(
 
 /// The overview (also drawn by the dashboard).
 pub async fn overview(state: &AppState) -> Result<Overview, ApiError> {
-    let today = today_shanghai();
+    let today = state.clock.today();
     let overview = state
         .db(move |c| -> Result<Overview, StoreError> {
             let mut parties: BTreeMap<String, PartyOverview> = Party::ALL

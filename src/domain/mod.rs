@@ -1,6 +1,7 @@
 //! The types everything speaks: parties and levels, units and the registry, the canonical
 //! penalty record, masking of personal data. Pure: imports neither actix nor diesel.
 
+pub mod clock;
 pub mod mask;
 pub mod party;
 pub mod record;

@@ -262,7 +262,7 @@ pub fn import_file(
         ),
     };
     let ctx = NormalizeContext {
-        today: crate::api::records::today_shanghai(),
+        today: crate::domain::clock::today_shanghai(),
         publicity: settings.publicity.clone(),
         catalog: policy.catalog.clone(),
     };
