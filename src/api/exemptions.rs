@@ -6,65 +6,21 @@
 //! operators run the check. Exemptions are never published and never count as penalties.
 
 use super::auth::Caller;
-use super::problem::{ApiError, Problem, ProblemFieldError};
+use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::crypto::pii::KIND_RESIDENT_ID;
 use crate::domain::party::{Party, Role};
-use crate::domain::record::SubjectKind;
 use crate::domain::unit::UnitCode;
-use crate::normalize::decision_no::fold_decision_no;
 use crate::normalize::ids::{normalize_resident_id, normalize_uscc};
-use crate::normalize::text::fold_name;
+use crate::service::exemptions::parse_day;
+use crate::store;
 use crate::store::exemptions::ExemptionRow;
-use crate::store::{self, StoreError};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// The subject of an exemption.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExemptionSubject {
-    /// 行政相对人名称.
-    pub name: String,
-    /// `legal_person`, `natural_person` or `individual_business`.
-    #[schema(value_type = String, example = "natural_person")]
-    pub kind: SubjectKind,
-    /// 统一社会信用代码 (organizations and individual businesses).
-    pub uscc: Option<String>,
-    /// 居民身份证号码 (natural persons). Sealed at rest, never shown.
-    pub id_no: Option<String>,
-}
-
-/// A decision not to penalize a first violation.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "decision_no": "沪青城管不罚字〔2026〕第1号",
-    "authority": "上海市青浦区城市管理行政执法局",
-    "subject": {"name": "王五", "kind": "natural_person", "id_no": "310106199001010015"},
-    "list_item": "YRD-SR-01",
-    "decided_on": "2026-05-01",
-    "violation_type": "占道经营",
-    "facts": "当事人在人行道上摆摊经营，经责令当场改正。"
-}))]
-pub struct ExemptionRequest {
-    /// 不予行政处罚决定书文号.
-    pub decision_no: String,
-    /// The deciding unit: registered name or USCC.
-    pub authority: String,
-    /// Who was not penalized.
-    pub subject: ExemptionSubject,
-    /// The first-violation list item relied on (`config/exemptions.toml`).
-    pub list_item: String,
-    /// Date of the decision.
-    pub decided_on: String,
-    /// The violation as written (default: the item's title).
-    pub violation_type: Option<String>,
-    /// 违法事实.
-    pub facts: Option<String>,
-}
+pub use crate::service::exemptions::{ExemptionRequest, ExemptionSubject};
 
 /// A stored exemption (subject identifiers never shown).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -100,44 +56,6 @@ impl From<ExemptionRow> for ExemptionView {
     }
 }
 
-fn issue(pointer: &str, code: &str, detail: String) -> ProblemFieldError {
-    ProblemFieldError {
-        pointer: pointer.into(),
-        code: code.into(),
-        detail,
-    }
-}
-
-fn unprocessable(errors: Vec<ProblemFieldError>) -> ApiError {
-    ApiError::Unprocessable {
-        code: "invalid_exemption",
-        detail: format!(
-            "the exemption has {} invalid field(s); see errors",
-            errors.len()
-        ),
-        errors,
-    }
-}
-
-fn parse_day(text: &str, pointer: &str, today: NaiveDate) -> Result<NaiveDate, ProblemFieldError> {
-    let d = crate::normalize::dates::parse_date(text).map_err(|e| {
-        issue(
-            pointer,
-            "invalid_date",
-            format!("{text:?}: {e}; expected a date such as 2026-05-01"),
-        )
-    })?;
-    let earliest = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or(NaiveDate::MIN);
-    if d > today || d < earliest {
-        return Err(issue(
-            pointer,
-            "date_out_of_range",
-            format!("{d}: expected a date from 1990-01-01 to today ({today})"),
-        ));
-    }
-    Ok(d)
-}
-
 /// Report a decision not to penalize (首违不罚).
 #[utoipa::path(
     operation_id = "report_exemption",
@@ -166,179 +84,19 @@ pub async fn report_exemption(
 ) -> Result<HttpResponse, ApiError> {
     let identity = caller.require(&[Role::Unit])?.clone();
     let me = UnitCode::parse(&identity.code).map_err(|_| ApiError::Internal)?;
-    let req = body.into_inner();
-    let today = state.clock.today();
     let registry = state.registry();
     let policy = state.policy.clone();
-    let mut errors = Vec::new();
-    let authority = normalize_uscc(&req.authority)
-        .ok()
-        .and_then(|u| registry.by_uscc(&u).cloned())
-        .or_else(|| registry.by_name(&fold_name(&req.authority)).cloned());
-    if authority.is_none() {
-        errors.push(issue(
-            "/authority",
-            "unknown_authority",
-            format!(
-                "{:?} is not a registered unit; expected the registered name or USCC of a \
-                 member unit",
-                crate::normalize::issue::excerpt(&req.authority)
-            ),
-        ));
-    }
-    let decision_no = fold_decision_no(&req.decision_no);
-    if decision_no.is_empty() {
-        errors.push(issue(
-            "/decision_no",
-            "required",
-            "expected the decision number".into(),
-        ));
-    }
-    let name = fold_name(&req.subject.name);
-    if name.is_empty() {
-        errors.push(issue(
-            "/subject/name",
-            "required",
-            "expected the subject's name".into(),
-        ));
-    }
-    let key = match req.subject.kind {
-        SubjectKind::NaturalPerson => match req.subject.id_no.as_deref().map(normalize_resident_id)
-        {
-            Some(Ok(id)) => Some(("resident_id", id)),
-            Some(Err(e)) => {
-                errors.push(issue("/subject/id_no", "invalid_checksum", e.to_string()));
-                None
-            }
-            None => {
-                errors.push(issue(
-                    "/subject/id_no",
-                    "required",
-                    "a natural person is identified by the resident ID (居民身份证号码)".into(),
-                ));
-                None
-            }
-        },
-        _ => match req.subject.uscc.as_deref().map(normalize_uscc) {
-            Some(Ok(u)) => Some(("uscc", u)),
-            Some(Err(e)) => {
-                errors.push(issue("/subject/uscc", "invalid_checksum", e.to_string()));
-                None
-            }
-            None => {
-                errors.push(issue(
-                    "/subject/uscc",
-                    "required",
-                    "an organization or individual business is identified by its USCC".into(),
-                ));
-                None
-            }
-        },
-    };
-    let item = policy.exemptions.get(&req.list_item).cloned();
-    match (&item, &authority) {
-        (None, _) => errors.push(issue(
-            "/list_item",
-            "not_on_list",
-            format!(
-                "{:?} is not an item of the first-violation list; expected one of {}",
-                crate::normalize::issue::excerpt(&req.list_item),
-                policy
-                    .exemptions
-                    .items()
-                    .iter()
-                    .map(|i| i.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )),
-        (Some(i), Some(a)) if !i.parties.contains(&a.party) => errors.push(issue(
-            "/list_item",
-            "not_on_list",
-            format!("item {} does not apply in {}", i.id, a.party.code()),
-        )),
-        _ => {}
-    }
-    let decided_on = match parse_day(&req.decided_on, "/decided_on", today) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            errors.push(e);
-            None
-        }
-    };
-    let (Some(authority), Some((kind, id)), Some(item), Some(decided_on), true) =
-        (authority, key, item, decided_on, errors.is_empty())
-    else {
-        return Err(unprocessable(errors));
-    };
-    if !registry.may_act_for(&me, &authority.code) {
-        return Err(ApiError::Forbidden {
-            detail: format!(
-                "the deciding authority {} is not you or a unit below you; nothing was stored",
-                authority.code
-            ),
-        });
-    }
-    let key_value = if kind == "resident_id" {
-        state
-            .pii
-            .blind_index(KIND_RESIDENT_ID, &id)
-            .map_err(|_| ApiError::Internal)?
-    } else {
-        id.clone()
-    };
-    let mut detail = serde_json::json!({
-        "decision_no": req.decision_no,
-        "authority": req.authority,
-        "subject": {"name": req.subject.name, "kind": req.subject.kind, "uscc": req.subject.uscc,
-                    "id_no": req.subject.id_no},
-        "list_item": req.list_item,
-        "decided_on": req.decided_on,
-        "violation_type": req.violation_type,
-        "facts": req.facts,
-    });
-    crate::service::sealing::seal_pointers(&state.pii, &mut detail, &["/subject/id_no".to_owned()])
-        .map_err(|_| ApiError::Internal)?;
-    let digest = ring::digest::digest(
-        &ring::digest::SHA256,
-        format!("{}\n{decision_no}", authority.code.as_str()).as_bytes(),
-    );
-    let short: Vec<u8> = digest.as_ref().iter().take(10).copied().collect();
-    let row = ExemptionRow {
-        id: format!("exm_{}", hex::encode(short)),
-        authority_code: authority.code.to_string(),
-        party: authority.party.code().to_owned(),
-        decision_no,
-        subject_key_kind: kind.to_owned(),
-        subject_key_value: key_value,
-        subject_kind: req.subject.kind.as_str().to_owned(),
-        subject_name: name,
-        violation_code: item.violation_type.clone(),
-        violation_type: req.violation_type.unwrap_or_else(|| item.title.clone()),
-        decided_on,
-        list_item: item.id.clone(),
-        detail_json: detail.to_string(),
-        created_by: identity.actor(),
-        created_at: store::now_utc(),
-    };
+    let pii = state.pii.clone();
+    let today = state.clock.today();
+    let req = body.into_inner();
     let (created, stored) = state
-        .db(move |c| {
-            store::conn::write_tx(c, |c| -> Result<(bool, ExemptionRow), StoreError> {
-                if let Some(existing) = store::exemptions::find(c, &row.id)? {
-                    return Ok((false, existing));
-                }
-                store::exemptions::insert(c, &row)?;
-                store::audit::append(
-                    c,
-                    &store::audit::NewAudit {
-                        actor: &row.created_by,
-                        action: "exemption.report",
-                        target: &row.id,
-                        detail: &serde_json::json!({ "list_item": row.list_item }).to_string(),
-                    },
-                )?;
-                Ok((true, row.clone()))
-            })
+        .call(move |c| {
+            let by = crate::service::exemptions::Reporter {
+                unit: &me,
+                actor: &identity.actor(),
+                today,
+            };
+            crate::service::exemptions::report(c, &registry, &policy, &pii, &by, req)
         })
         .await?;
     let view = ExemptionView::from(stored);

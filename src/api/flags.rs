@@ -10,8 +10,7 @@ use crate::domain::mask::mask_name;
 use crate::domain::party::Role;
 use crate::domain::unit::UnitCode;
 use crate::rules::Severity;
-use crate::rules::flags::{Cause, FlagStatus};
-use crate::service::flags::reevaluate;
+use crate::rules::flags::FlagStatus;
 use crate::store::flags::{FlagFilter, FlagRow};
 use crate::store::{self, StoreError};
 use actix_web::{get, post, web};
@@ -349,149 +348,40 @@ pub struct RepairOutcome {
     pub flags: Vec<FlagView>,
 }
 
-enum Refusal {
-    NotFound,
-    Forbidden(Vec<String>),
-    TooEarly(Vec<(String, chrono::NaiveDate)>),
-    NotRepairable(String),
-}
-
-/// Repairs `ids` (all or none) in one transaction and re-evaluates their subjects.
+/// Repairs `target` (all or none) and shows the flags that changed.
 async fn repair(
     state: &AppState,
     unit: UnitCode,
     actor: String,
-    ids: Option<Vec<String>>,
-    flag: Option<String>,
+    target: crate::service::repair::Target,
 ) -> Result<RepairOutcome, ApiError> {
     let registry = state.registry();
-    let policy_set = state.policy.clone();
+    let policy = state.policy.clone();
     let emitter = state.emitter();
     let today = state.clock.today();
-    let result = state
-        .db(move |c| {
-            store::conn::write_tx(
-                c,
-                |c| -> Result<Result<RepairOutcome, Refusal>, StoreError> {
-                    let ids = match (&ids, &flag) {
-                        (Some(ids), _) => ids.clone(),
-                        (None, Some(f)) => match store::flags::find(c, f)? {
-                            Some(row) if row.status == "active" => {
-                                serde_json::from_str(&row.basis_json).unwrap_or_default()
-                            }
-                            Some(row) => {
-                                return Ok(Err(Refusal::NotRepairable(format!(
-                                    "the flag is {}; only active flags can be repaired",
-                                    row.status
-                                ))));
-                            }
-                            None => return Ok(Err(Refusal::NotFound)),
-                        },
-                        (None, None) => Vec::new(),
-                    };
-                    let mut rows = Vec::new();
-                    for id in &ids {
-                        match store::records::find(c, id)? {
-                            Some(r) => rows.push(r),
-                            None => return Ok(Err(Refusal::NotFound)),
-                        }
-                    }
-                    let outside: Vec<String> = rows
-                        .iter()
-                        .filter(|r| {
-                            UnitCode::parse(&r.authority_code)
-                                .map_or(true, |a| !registry.may_act_for(&unit, &a))
-                        })
-                        .map(|r| r.id.clone())
-                        .collect();
-                    if !outside.is_empty() {
-                        return Ok(Err(if flag.is_none() {
-                            Refusal::NotFound
-                        } else {
-                            Refusal::Forbidden(outside)
-                        }));
-                    }
-                    if let Some(r) = rows.iter().find(|r| r.status == "revoked") {
-                        return Ok(Err(Refusal::NotRepairable(format!(
-                            "record {} is revoked",
-                            r.id
-                        ))));
-                    }
-                    if let Some(r) = rows.iter().find(|r| r.repaired_at.is_some()) {
-                        return Ok(Err(Refusal::NotRepairable(format!(
-                            "record {} is repaired already",
-                            r.id
-                        ))));
-                    }
-                    let early: Vec<(String, chrono::NaiveDate)> = rows
-                        .iter()
-                        .filter(|r| today < r.publicity_min_until)
-                        .map(|r| (r.id.clone(), r.publicity_min_until))
-                        .collect();
-                    if !early.is_empty() {
-                        return Ok(Err(Refusal::TooEarly(early)));
-                    }
-                    let now = store::now_utc();
-                    for r in &rows {
-                        store::flags::repair_record(c, &r.id, &actor, now)?;
-                    }
-                    let subjects: Vec<String> =
-                        rows.iter().filter_map(|r| r.subject_id.clone()).collect();
-                    let policy = policy_set.on(today);
-                    // Lock order: subjects (in reevaluate), then the audit chain, then events.
-                    let changes = reevaluate(c, &policy, &subjects, Cause::Repair, "repair")?;
-                    for r in &rows {
-                        store::audit::append(
-                            c,
-                            &store::audit::NewAudit {
-                                actor: &actor,
-                                action: "record.repair",
-                                target: &r.id,
-                                detail: &serde_json::json!({ "flag": flag }).to_string(),
-                            },
-                        )?;
-                    }
-                    for r in &rows {
-                        crate::publish::events::emit_repaired(c, &emitter, &r.id, &actor)?;
-                    }
-                    crate::publish::events::emit_flag_changes(c, &emitter, &changes)?;
-                    let mut flags = Vec::new();
-                    for ch in changes {
-                        flags.push(view(c, &policy_set.rules, ch.flag, false)?);
-                    }
-                    Ok(Ok(RepairOutcome {
-                        repaired_records: ids,
-                        flags,
-                    }))
-                },
-            )
+    let done = state
+        .call(move |c| {
+            let by = crate::service::repair::Repairer {
+                unit: &unit,
+                actor: &actor,
+                today,
+            };
+            crate::service::repair::repair(c, &registry, &policy, &emitter, &by, &target)
         })
         .await?;
-    match result {
-        Ok(o) => Ok(o),
-        Err(Refusal::NotFound) => Err(ApiError::NotFound),
-        Err(Refusal::Forbidden(ids)) => Err(ApiError::Forbidden {
-            detail: format!(
-                "the flag rests on records of units you may not act for ({}); each deciding \
-                 unit repairs its own records",
-                ids.join(", ")
-            ),
-        }),
-        Err(Refusal::TooEarly(early)) => Err(ApiError::Conflict {
-            code: "repair_too_early",
-            detail: early
-                .iter()
-                .map(|(id, d)| {
-                    format!("record {id} is public at least until {d}; repair is possible from {d}")
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-        }),
-        Err(Refusal::NotRepairable(why)) => Err(ApiError::Conflict {
-            code: "not_repairable",
-            detail: why,
-        }),
-    }
+    let rules = state.policy.rules.clone();
+    let flags = state
+        .db(move |c| {
+            done.flags
+                .into_iter()
+                .map(|f| view(c, &rules, f, false))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    Ok(RepairOutcome {
+        repaired_records: done.records,
+        flags,
+    })
 }
 
 fn repairing_unit(caller: &Caller) -> Result<(UnitCode, String), ApiError> {
@@ -528,7 +418,13 @@ pub async fn repair_record(
     let (unit, actor) = repairing_unit(&caller)?;
     let id = path.into_inner();
     Ok(web::Json(
-        repair(&state, unit, actor, Some(vec![id]), None).await?,
+        repair(
+            &state,
+            unit,
+            actor,
+            crate::service::repair::Target::Records(vec![id]),
+        )
+        .await?,
     ))
 }
 
@@ -560,6 +456,12 @@ pub async fn repair_flag(
     let (unit, actor) = repairing_unit(&caller)?;
     let id = path.into_inner();
     Ok(web::Json(
-        repair(&state, unit, actor, None, Some(id)).await?,
+        repair(
+            &state,
+            unit,
+            actor,
+            crate::service::repair::Target::Flag(id),
+        )
+        .await?,
     ))
 }

@@ -107,10 +107,22 @@ mod tests {
 
     #[test]
     fn shanghai_day_turns_at_16_utc() {
-        let before = Utc.with_ymd_and_hms(2026, 12, 4, 15, 59, 59).single().unwrap();
-        let after = Utc.with_ymd_and_hms(2026, 12, 4, 16, 0, 0).single().unwrap();
-        assert_eq!(shanghai_date(before), NaiveDate::from_ymd_opt(2026, 12, 4).unwrap());
-        assert_eq!(shanghai_date(after), NaiveDate::from_ymd_opt(2026, 12, 5).unwrap());
+        let before = Utc
+            .with_ymd_and_hms(2026, 12, 4, 15, 59, 59)
+            .single()
+            .unwrap();
+        let after = Utc
+            .with_ymd_and_hms(2026, 12, 4, 16, 0, 0)
+            .single()
+            .unwrap();
+        assert_eq!(
+            shanghai_date(before),
+            NaiveDate::from_ymd_opt(2026, 12, 4).unwrap()
+        );
+        assert_eq!(
+            shanghai_date(after),
+            NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use crate::normalize::FieldIssue;
 use crate::store::{Failure, StoreError};
 
-
 /// What a service operation can answer instead of its result. Nothing was written when an
 /// operation returns one of these: every write runs in one transaction.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +87,12 @@ impl From<StoreError> for Error {
             Failure::Busy | Failure::Contended => Error::Busy(e.to_string()),
             Failure::Bug => Error::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        Error::from(StoreError::Query(e))
     }
 }
 

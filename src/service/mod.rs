@@ -4,10 +4,12 @@
 pub mod catalog;
 pub mod conflicts;
 pub mod error;
+pub mod exemptions;
 pub mod flags;
 pub mod ingest;
 pub mod links;
 pub mod policy;
+pub mod repair;
 pub mod sealing;
 pub mod touched;
 
