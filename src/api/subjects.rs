@@ -295,38 +295,8 @@ pub async fn unlink_subject(
 ) -> Result<actix_web::HttpResponse, ApiError> {
     let actor = caller.require(&[Role::Operator])?.actor();
     let id = path.into_inner();
-    let outcome = state
-        .db(move |c| {
-            store::conn::write_tx(c, |c| -> Result<Option<bool>, StoreError> {
-                let Some(row) = store::subjects::find(c, &id)? else {
-                    return Ok(None);
-                };
-                let Some(to) = row.linked_to else {
-                    return Ok(Some(false));
-                };
-                let now = store::now_utc();
-                store::subjects::set_link(c, &id, None, None, now)?;
-                // Kept, so that no later record or relink links it by name again.
-                store::subjects::mark_unlinked(c, &id, now)?;
-                store::audit::append(
-                    c,
-                    &store::audit::NewAudit {
-                        actor: &actor,
-                        action: "subject.unlink",
-                        target: &id,
-                        detail: &serde_json::json!({ "was_linked_to": to }).to_string(),
-                    },
-                )?;
-                Ok(Some(true))
-            })
-        })
+    state
+        .call(move |c| crate::service::links::unlink(c, &id, &actor))
         .await?;
-    match outcome {
-        None => Err(ApiError::NotFound),
-        Some(false) => Err(ApiError::Conflict {
-            code: "not_linked",
-            detail: "the subject is not linked to another".into(),
-        }),
-        Some(true) => Ok(actix_web::HttpResponse::NoContent().finish()),
-    }
+    Ok(actix_web::HttpResponse::NoContent().finish())
 }
