@@ -471,7 +471,7 @@ fn catalog_command(settings: &Settings, cmd: CatalogCommand) -> Result<(), CliEr
         }
         CatalogCommand::Apply => {
             let mut conn = connect(settings)?;
-            let emitter = crate::publish::events::Emitter {
+            let emitter = crate::service::events::Emitter {
                 pii: std::sync::Arc::new(app::load_pii_keys(settings, &mut conn)?),
                 keys: std::sync::Arc::new(
                     crate::publish::EventKeys::load(&crate::publish::signing_dir(settings))

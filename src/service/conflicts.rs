@@ -350,7 +350,7 @@ fn penalty_key(live: &[&RecordRow], record_id: &str) -> String {
 pub fn resolve(
     conn: &mut Conn,
     policy: &Policy<'_>,
-    emitter: &crate::publish::events::Emitter,
+    emitter: &crate::service::events::Emitter,
     conflict: &ConflictRow,
     resolution: Resolution,
     note: Option<&str>,
@@ -397,6 +397,6 @@ pub fn resolve(
             detail: &serde_json::json!({ "resolution": resolution.as_str() }).to_string(),
         },
     )?;
-    crate::publish::events::emit_flag_changes(conn, emitter, &flag_changes)?;
+    crate::service::events::emit_flag_changes(conn, emitter, &flag_changes)?;
     Ok(Some(c))
 }

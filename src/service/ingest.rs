@@ -421,7 +421,7 @@ pub struct BatchMeta<'a> {
     /// Conflict detection's catalogue and thresholds.
     pub policy: Policy<'a>,
     /// Signs the events of the batch (written in the same transaction).
-    pub emitter: &'a crate::publish::events::Emitter,
+    pub emitter: &'a crate::service::events::Emitter,
 }
 
 /// Stores a prepared batch. Call inside a write transaction: every write of the batch commits
@@ -482,15 +482,15 @@ pub fn apply(
         super::flags::reevaluate_touched(conn, &meta.policy, &touched, Cause::Change, "push")?;
     // The events are built before the audit append, so the span that holds the audit and
     // event heads (and so serializes concurrent writers) only numbers, signs and inserts them.
-    let mut drafts = crate::publish::events::outcome_drafts(
+    let mut drafts = crate::service::events::outcome_drafts(
         conn,
         &outcomes,
         meta.batch_id,
         meta.unit_code,
         touched.records.values().flatten(),
     )?;
-    drafts.extend(crate::publish::events::flag_drafts(&flag_changes)?);
-    let staged = crate::publish::events::stage(conn, meta.emitter, drafts)?;
+    drafts.extend(crate::service::events::flag_drafts(&flag_changes)?);
+    let staged = crate::service::events::stage(conn, meta.emitter, drafts)?;
     let count = |s: ItemStatus| outcomes.iter().filter(|o| o.status == s).count();
     let mut detail = serde_json::json!({
         "unit": meta.unit_code,
@@ -516,7 +516,7 @@ pub fn apply(
             detail: &detail.to_string(),
         },
     )?;
-    crate::publish::events::write_staged(conn, meta.emitter, staged)?;
+    crate::service::events::write_staged(conn, meta.emitter, staged)?;
     Ok(outcomes)
 }
 
@@ -727,7 +727,7 @@ pub fn revoke(
     actor: &str,
     reason: RevokeReason,
     note: Option<&str>,
-    emitter: &crate::publish::events::Emitter,
+    emitter: &crate::service::events::Emitter,
 ) -> Result<bool, StoreError> {
     let Some(row) = store::records::find(conn, record_id)? else {
         return Ok(false);
@@ -755,8 +755,8 @@ pub fn revoke(
             detail: &serde_json::json!({ "reason": reason.as_str() }).to_string(),
         },
     )?;
-    crate::publish::events::emit_revoked(conn, emitter, record_id, actor)?;
-    crate::publish::events::emit_flag_changes(conn, emitter, &flag_changes)?;
+    crate::service::events::emit_revoked(conn, emitter, record_id, actor)?;
+    crate::service::events::emit_flag_changes(conn, emitter, &flag_changes)?;
     Ok(true)
 }
 

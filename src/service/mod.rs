@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod conflicts;
 pub mod error;
+pub mod events;
 pub mod exemptions;
 pub mod flags;
 pub mod ingest;
@@ -11,6 +12,7 @@ pub mod links;
 pub mod policy;
 pub mod repair;
 pub mod sealing;
+pub mod setup;
 pub mod touched;
 
 pub use error::{Error, Result};
