@@ -6,7 +6,7 @@
 //! their whole party for a lead) and resolve them; analysts and operators read all.
 
 use super::auth::{Caller, Identity};
-use super::problem::{ApiError, Problem, ProblemFieldError};
+use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::domain::party::Role;
 use crate::domain::registry::Registry;
@@ -136,16 +136,12 @@ pub struct ResolveRequest {
 
 /// Whether a unit may see and settle a conflict: one of its records is the unit's own, or of a
 /// unit below it, or of its party for a lead.
-fn involves(registry: &Registry, unit: &UnitCode, c: &ConflictRow) -> bool {
-    conflicts::members(c)
-        .iter()
-        .any(|m| UnitCode::parse(&m.authority).is_ok_and(|a| registry.may_act_for(unit, &a)))
-}
-
 fn may_see(registry: &Registry, identity: &Identity, c: &ConflictRow) -> bool {
     match identity.role {
         Role::Analyst | Role::Operator => true,
-        Role::Unit => UnitCode::parse(&identity.code).is_ok_and(|u| involves(registry, &u, c)),
+        Role::Unit => {
+            UnitCode::parse(&identity.code).is_ok_and(|u| conflicts::involves(registry, &u, c))
+        }
         _ => false,
     }
 }
@@ -343,21 +339,6 @@ pub async fn resolve_conflict(
     let identity = caller.require(&[Role::Unit])?.clone();
     let unit = UnitCode::parse(&identity.code).map_err(|_| ApiError::Internal)?;
     let ResolveRequest { resolution, note } = body.into_inner();
-    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if note.as_deref().is_some_and(|n| {
-        n.chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    }) {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_note",
-            detail: "the note holds control characters".into(),
-            errors: vec![ProblemFieldError {
-                pointer: "/note".into(),
-                code: "control_character".into(),
-                detail: "expected printable text, tabs and line breaks only".into(),
-            }],
-        });
-    }
     let id = path.into_inner();
     let registry = state.registry();
     let catalog = state.policy.catalog.clone();
@@ -365,42 +346,24 @@ pub async fn resolve_conflict(
     let emitter = state.emitter();
     let today = state.clock.today();
     let actor = identity.actor();
-    enum Outcome {
-        NotFound,
-        NotOpen(String),
-        Done(Box<ConflictView>),
-    }
-    let outcome = state
-        .db(move |c| {
-            store::conn::write_tx(c, |c| -> Result<Outcome, StoreError> {
-                let Some(row) = store::conflicts::find(c, &id)? else {
-                    return Ok(Outcome::NotFound);
-                };
-                if !involves(&registry, &unit, &row) {
-                    return Ok(Outcome::NotFound);
-                }
-                let policy = policy.on(today);
-                match conflicts::resolve(
-                    c,
-                    &policy,
-                    &emitter,
-                    &row,
-                    resolution,
-                    note.as_deref(),
-                    &actor,
-                )? {
-                    None => Ok(Outcome::NotOpen(row.status)),
-                    Some(done) => Ok(Outcome::Done(Box::new(view(c, &catalog, done)?))),
-                }
-            })
+    let done = state
+        .call(move |c| {
+            let by = conflicts::Resolver {
+                unit: &unit,
+                actor: &actor,
+            };
+            let policy = policy.on(today);
+            conflicts::resolve_as(
+                c,
+                &registry,
+                &policy,
+                &emitter,
+                &by,
+                &id,
+                (resolution, note.as_deref()),
+            )
         })
         .await?;
-    match outcome {
-        Outcome::NotFound => Err(ApiError::NotFound),
-        Outcome::NotOpen(status) => Err(ApiError::Conflict {
-            code: "conflict_not_open",
-            detail: format!("the conflict is {status}; only open conflicts can be resolved"),
-        }),
-        Outcome::Done(v) => Ok(web::Json(*v)),
-    }
+    let view = state.db(move |c| view(c, &catalog, done)).await?;
+    Ok(web::Json(view))
 }

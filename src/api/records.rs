@@ -10,9 +10,10 @@ use super::state::AppState;
 use crate::domain::party::Role;
 use crate::domain::unit::UnitCode;
 use crate::normalize::{FieldIssue, NormalizeContext};
-use crate::service::ingest::{self, BatchMeta, ItemOutcome, PrepareError, RevokeReason};
+use crate::service::ingest::{self, BatchMeta, ItemOutcome, PrepareError};
+use crate::service::revoke::{self, RevokeReason};
 use crate::service::sealing::{Reveal, reveal};
-use crate::store::{self, StoreError};
+use crate::store;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use futures_util::StreamExt;
@@ -397,9 +398,12 @@ pub async fn push_records(
         });
     }
     match store_batch(&state, prepared, &unit, identity, idem, &request_hash).await? {
-        Ok(response) => Ok(HttpResponse::Ok().json(response)),
+        ingest::Pushed::Stored(response) => Ok(HttpResponse::Ok().json(response)),
         // Another request with the same key committed first: answer as a replay.
-        Err(answer) => replay(answer, &request_hash),
+        ingest::Pushed::Replayed {
+            request_hash: first,
+            answer,
+        } => replay((first, answer), &request_hash),
     }
 }
 
@@ -425,7 +429,7 @@ async fn store_batch(
     identity: &Identity,
     idem: Option<String>,
     request_hash: &str,
-) -> Result<Result<PushResponse, (String, String)>, ApiError> {
+) -> Result<ingest::Pushed<PushResponse>, ApiError> {
     let batch_id = super::problem::current_request_id();
     let unit_code = unit.to_string();
     let actor = identity.actor();
@@ -433,39 +437,26 @@ async fn store_batch(
     let policy = state.policy.clone();
     let today = state.clock.today();
     let emitter = state.emitter();
-    let result = state
-        .db(move |conn| {
-            ingest::write_tx_retrying(conn, |c| {
-                if let Some(key) = &idem
-                    && let Some(answer) = store::records::find_idempotent(c, &unit_code, key)?
-                {
-                    return Ok(Err(answer));
-                }
-                let meta = BatchMeta {
-                    batch_id: &batch_id,
-                    unit_code: &unit_code,
-                    idempotency_key: idem.as_deref(),
-                    actor: &actor,
-                    policy: policy.on(today),
-                    emitter: &emitter,
-                };
-                let outcomes = ingest::apply(c, &prepared, &meta)?;
+    state
+        .call(move |conn| {
+            let meta = BatchMeta {
+                batch_id: &batch_id,
+                unit_code: &unit_code,
+                idempotency_key: idem.as_deref(),
+                actor: &actor,
+                policy: policy.on(today),
+                emitter: &emitter,
+            };
+            ingest::push(conn, &prepared, &meta, &request_hash, |outcomes| {
                 let items: Vec<ItemResult> = outcomes.into_iter().map(Into::into).collect();
-                let response = PushResponse {
+                PushResponse {
                     batch_id: batch_id.clone(),
                     summary: summarize(&items),
                     items,
-                };
-                if let Some(key) = &idem {
-                    let json = serde_json::to_string(&response)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    store::records::insert_idempotent(c, &unit_code, key, &request_hash, &json)?;
                 }
-                Ok(Ok(response))
             })
         })
-        .await?;
-    Ok(result)
+        .await
 }
 
 /// The answer to a validation: what a push would say, with nothing stored.
@@ -839,67 +830,22 @@ pub async fn revoke_record(
     let (identity, unit) = pushing_unit(&caller)?;
     let id = path.into_inner();
     let RevokeRequest { reason, note } = body.into_inner();
-    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if note.as_deref().is_some_and(|n| {
-        n.chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    }) {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_note",
-            detail: "the note holds control characters".into(),
-            errors: vec![ProblemFieldError {
-                pointer: "/note".into(),
-                code: "control_character".into(),
-                detail: "expected printable text, tabs and line breaks only".into(),
-            }],
-        });
-    }
-    if reason == RevokeReason::Other && note.is_none() {
-        return Err(ApiError::Unprocessable {
-            code: "note_required",
-            detail: "a revocation for `other` reasons needs a note".into(),
-            errors: vec![ProblemFieldError {
-                pointer: "/note".into(),
-                code: "required".into(),
-                detail: "expected a non-empty note".into(),
-            }],
-        });
-    }
-    let lookup = id.clone();
-    let row = state
-        .db(move |c| store::records::find(c, &lookup))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let authority = UnitCode::parse(&row.authority_code).map_err(|_| ApiError::Internal)?;
-    if !state.registry().may_act_for(&unit, &authority) {
-        return Err(ApiError::NotFound);
-    }
     let actor = identity.actor();
     let target = id.clone();
+    let registry = state.registry();
     let policy = state.policy.clone();
     let today = state.clock.today();
     let emitter = state.emitter();
-    let revoked = state
-        .db(move |c| {
-            let policy = policy.on(today);
-            store::conn::write_tx(c, |c| {
-                ingest::revoke(
-                    c,
-                    &policy,
-                    &target,
-                    &actor,
-                    reason,
-                    note.as_deref(),
-                    &emitter,
-                )
-            })
+    state
+        .call(move |c| {
+            let by = revoke::Revocation {
+                unit: &unit,
+                actor: &actor,
+                reason,
+                note,
+            };
+            revoke::revoke_as(c, &registry, &policy.on(today), &emitter, &by, &target)
         })
         .await?;
-    if !revoked {
-        return Err(ApiError::Conflict {
-            code: "already_revoked",
-            detail: format!("record {id} is already revoked"),
-        });
-    }
     Ok(web::Json(load_view(&state, id, identity).await?))
 }
