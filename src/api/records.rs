@@ -5,7 +5,7 @@
 //! are shown in clear only to the deciding unit.
 
 use super::auth::{Caller, Identity};
-use super::problem::{ApiError, Problem, ProblemFieldError};
+use super::problem::{ApiError, Problem, ProblemCode, ProblemFieldError};
 use super::state::AppState;
 use crate::domain::party::Role;
 use crate::domain::unit::UnitCode;
@@ -41,9 +41,11 @@ pub async fn read_json_body(
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest {
-            code: "malformed_body",
-            detail: format!("the body could not be read: {e}"),
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(
+                ProblemCode::MalformedBody,
+                format!("the body could not be read: {e}"),
+            )
         })?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge {
@@ -53,9 +55,11 @@ pub async fn read_json_body(
         body.extend_from_slice(&chunk);
     }
     let body = body.freeze();
-    let value: Value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
-        code: "malformed_json",
-        detail: format!("the body is not valid JSON: {e}"),
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            ProblemCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
     })?;
     Ok((body, value))
 }
@@ -74,10 +78,10 @@ fn split_items(body: Value, max: usize) -> Result<Items, ApiError> {
         Value::Object(mut map) if map.contains_key("records") => match map.remove("records") {
             Some(Value::Array(items)) => (items, true, "/records"),
             Some(other) => {
-                return Err(ApiError::Unprocessable {
-                    code: "invalid_body",
-                    detail: "`records` must be an array of records".into(),
-                    errors: vec![ProblemFieldError {
+                return Err(ApiError::with_errors(
+                    ProblemCode::InvalidBody,
+                    "`records` must be an array of records",
+                    vec![ProblemFieldError {
                         pointer: "/records".into(),
                         code: "invalid_type".into(),
                         detail: format!(
@@ -85,17 +89,17 @@ fn split_items(body: Value, max: usize) -> Result<Items, ApiError> {
                             crate::normalize::record::json_kind(&other)
                         ),
                     }],
-                });
+                ));
             }
             None => (Vec::new(), true, "/records"),
         },
         Value::Object(map) => (vec![Value::Object(map)], false, ""),
         Value::Array(items) => (items, true, ""),
         other => {
-            return Err(ApiError::Unprocessable {
-                code: "invalid_body",
-                detail: "expected a record object, {\"records\": [...]} or an array".into(),
-                errors: vec![ProblemFieldError {
+            return Err(ApiError::with_errors(
+                ProblemCode::InvalidBody,
+                "expected a record object, {\"records\": [...]} or an array",
+                vec![ProblemFieldError {
                     pointer: String::new(),
                     code: "invalid_type".into(),
                     detail: format!(
@@ -103,19 +107,19 @@ fn split_items(body: Value, max: usize) -> Result<Items, ApiError> {
                         crate::normalize::record::json_kind(&other)
                     ),
                 }],
-            });
+            ));
         }
     };
     if items.is_empty() {
-        return Err(ApiError::Unprocessable {
-            code: "empty_batch",
-            detail: "the batch holds no records".into(),
-            errors: vec![ProblemFieldError {
+        return Err(ApiError::with_errors(
+            ProblemCode::EmptyBatch,
+            "the batch holds no records",
+            vec![ProblemFieldError {
                 pointer: base.into(),
                 code: "required".into(),
                 detail: "expected at least one record".into(),
             }],
-        });
+        ));
     }
     if items.len() > max {
         return Err(ApiError::PayloadTooLarge {
@@ -279,17 +283,16 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         .to_str()
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..0x7f).contains(&b)))
-        .ok_or(ApiError::BadRequest {
-            code: "invalid_idempotency_key",
-            detail: "Idempotency-Key must be 1–255 visible ASCII characters".into(),
-        })?;
+        .ok_or(ApiError::new(
+            ProblemCode::InvalidIdempotencyKey,
+            "Idempotency-Key must be 1–255 visible ASCII characters",
+        ))?;
     Ok(Some(key.to_owned()))
 }
 
 fn pushing_unit(caller: &Caller) -> Result<(&Identity, UnitCode), ApiError> {
-    let id = caller.require(&[Role::Unit])?;
-    let code = UnitCode::parse(&id.code).map_err(|_| ApiError::Internal)?;
-    Ok((id, code))
+    let (id, code) = caller.require_unit()?;
+    Ok((id, code.clone()))
 }
 
 fn forbidden(indexes: &[usize], batch: bool, base: &str) -> ApiError {
@@ -375,10 +378,7 @@ pub async fn push_records(
             .await?
             .map_err(|e| match e {
                 PrepareError::Forbidden { indexes } => forbidden(&indexes, batch, base),
-                PrepareError::Crypto(e) => {
-                    tracing::error!(error = %e, "sealing failed");
-                    ApiError::Internal
-                }
+                PrepareError::Crypto(e) => ApiError::internal(format!("sealing failed: {e}")),
             })?;
     if !batch
         && let Some(ingest::PreparedItem {
@@ -391,11 +391,11 @@ pub async fn push_records(
         let errors: Vec<ProblemFieldError> = errors.iter().cloned().map(Into::into).collect();
         // Without an idempotency key there is no stored answer to replay.
         let _stored = store_batch(&state, prepared, &unit, identity, None, &request_hash).await?;
-        return Err(ApiError::Unprocessable {
-            code: "invalid_record",
-            detail: format!("the record has {} error(s); see `errors`", errors.len()),
+        return Err(ApiError::with_errors(
+            ProblemCode::InvalidRecord,
+            format!("the record has {} error(s); see `errors`", errors.len()),
             errors,
-        });
+        ));
     }
     match store_batch(&state, prepared, &unit, identity, idem, &request_hash).await? {
         ingest::Pushed::Stored(response) => Ok(HttpResponse::Ok().json(response)),
@@ -410,11 +410,10 @@ pub async fn push_records(
 fn replay(answer: (String, String), request_hash: &str) -> Result<HttpResponse, ApiError> {
     let (stored_hash, response_json) = answer;
     if stored_hash != request_hash {
-        return Err(ApiError::Unprocessable {
-            code: "idempotency_key_reused",
-            detail: "this Idempotency-Key was used with a different body".into(),
-            errors: Vec::new(),
-        });
+        return Err(ApiError::new(
+            ProblemCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used with a different body",
+        ));
     }
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -511,10 +510,7 @@ pub async fn validate_records(
     let prepared =
         web::block(move || ingest::prepare(&items, &prefix, &ctx, &for_block, &pii, None))
             .await?
-            .map_err(|e| {
-                tracing::error!(error = %e, "validation failed");
-                ApiError::Internal
-            })?;
+            .map_err(|e| ApiError::internal(format!("validation failed: {e}")))?;
     let results: Vec<ItemResult> = prepared
         .into_iter()
         .map(|p| match p.item {
@@ -680,18 +676,18 @@ async fn load_view(
         .await?;
     let (row, versions, submissions) = loaded.ok_or(ApiError::NotFound)?;
     let registry = state.registry();
-    let authority = UnitCode::parse(&row.authority_code).map_err(|_| ApiError::Internal)?;
-    let (how, sees_submissions) = match identity.role {
-        Role::Unit => {
-            let me = UnitCode::parse(&identity.code).map_err(|_| ApiError::Internal)?;
-            let how = if me == authority {
+    let authority = UnitCode::parse(&row.authority_code)
+        .map_err(|e| ApiError::internal(format!("record {}: authority: {e}", row.id)))?;
+    let (how, sees_submissions) = match (identity.role, &identity.unit) {
+        (Role::Unit, Some(me)) => {
+            let how = if *me == authority {
                 Reveal::Clear
             } else {
                 Reveal::Masked
             };
-            (how, registry.may_act_for(&me, &authority))
+            (how, registry.may_act_for(me, &authority))
         }
-        Role::Operator => (Reveal::Masked, true),
+        (Role::Operator, _) => (Reveal::Masked, true),
         _ => (Reveal::Masked, false),
     };
     let open = |text: &str| {
