@@ -15,6 +15,9 @@
 //! delivered ≠ produced, a signature that does not verify, a body that differs from the feed,
 //! a dead letter, a targeted flag that stayed active…); the command fails when there is one.
 
+pub mod observe;
+pub mod replay;
+
 use crate::api::state::AppState;
 use crate::app::{self, StartError};
 use crate::config::Settings;
@@ -67,7 +70,7 @@ pub enum DemoError {
     Connector(String),
     /// Pushing the simulated region failed.
     #[error(transparent)]
-    Push(#[from] crate::sim::replay::ReplayError),
+    Push(#[from] crate::demo::replay::ReplayError),
     /// A call to penex failed or answered something unexpected.
     #[error("{0}")]
     Api(String),
@@ -512,7 +515,7 @@ async fn drive(
 
     let loop_started = Instant::now();
     let bar = progress_bar(summary.pushed as u64, "records");
-    let replay = crate::sim::replay::push_set_with_progress(
+    let replay = crate::demo::replay::push_set_with_progress(
         base_url,
         &pki,
         &opts.dir.join("certs"),
@@ -700,7 +703,7 @@ async fn drive(
         .count();
     let answered = replay.record_of_push.clone();
     let observed = state
-        .db(move |c| crate::sim::observe::observe(c, answered))
+        .db(move |c| crate::demo::observe::observe(c, answered))
         .await
         .map_err(|e| DemoError::Api(format!("reading the store: {e:?}")))?;
     summary.subjects = observed
