@@ -89,126 +89,9 @@ pub struct Report {
 impl Report {
     /// The summary table and where to look next.
     pub fn render(&self) -> String {
-        let s = &self.summary;
-        let dir = self.dir.display();
         let mut o = String::new();
-        let row = |o: &mut String, name: &str, n: String, note: &str| {
-            let line = format!("  {name:<28}{n:>8}  {note}");
-            let _ = writeln!(o, "{}", line.trim_end());
-        };
-        let by_party: Vec<String> = s
-            .pushes_by_party
-            .iter()
-            .map(|(p, n)| format!("{p} {n}"))
-            .collect();
-        let types: Vec<String> = s
-            .events_by_type
-            .iter()
-            .map(|(t, n)| format!("{t} {n}"))
-            .collect();
-        let _ = writeln!(
-            o,
-            "\nsummary (seed {}; pushed in {:.1} s, loop drained in {:.1} s, {:.1} s in all)",
-            s.seed, s.push_secs, s.loop_secs, s.total_secs
-        );
-        row(
-            &mut o,
-            "records pushed",
-            s.pushed.to_string(),
-            &format!("by {} units: {}", s.units, by_party.join(", ")),
-        );
-        row(&mut o, "  accepted", s.accepted.to_string(), "new records");
-        row(
-            &mut o,
-            "  duplicates",
-            s.duplicates.to_string(),
-            "same record again (e.g. relayed by a provincial lead)",
-        );
-        row(
-            &mut o,
-            "  corrected",
-            s.corrected.to_string(),
-            "same decision, new content: a new version",
-        );
-        row(
-            &mut o,
-            "  rejected",
-            s.rejected.to_string(),
-            "invalid on purpose (check digits, missing fields, future dates)",
-        );
-        row(
-            &mut o,
-            "  conflict",
-            s.conflict_answers.to_string(),
-            "stored, but another party filed the same act first",
-        );
-        row(
-            &mut o,
-            "answers unlike the truth",
-            s.status_mismatches.to_string(),
-            "what the simulator predicted for each push",
-        );
-        row(
-            &mut o,
-            "jurisdiction conflicts",
-            s.conflicts.to_string(),
-            &format!(
-                "same act, two parties; first to file keeps it (F1 {:.3})",
-                s.conflicts_f1
-            ),
-        );
-        row(
-            &mut o,
-            "subjects",
-            s.subjects.to_string(),
-            &format!(
-                "resolved across the four parties (F1 {:.3}; duplicates F1 {:.3})",
-                s.subjects_f1, s.duplicates_f1
-            ),
-        );
-        row(
-            &mut o,
-            "flags raised",
-            s.flags_raised.to_string(),
-            "joint-discipline flags ever raised",
-        );
-        row(
-            &mut o,
-            "flags withdrawn",
-            s.flags_withdrawn.to_string(),
-            &format!(
-                "after {} revocation(s) aimed at {} flag(s)",
-                s.revocations, s.flags_targeted
-            ),
-        );
-        row(&mut o, "flags active", s.flags_active.to_string(), "");
-        row(
-            &mut o,
-            "events produced",
-            s.events_produced.to_string(),
-            &types.join(", "),
-        );
-        row(
-            &mut o,
-            "events delivered",
-            s.events_delivered.to_string(),
-            &format!(
-                "{} dead letter(s), {} pending",
-                s.dead_letters, s.events_pending
-            ),
-        );
-        row(
-            &mut o,
-            "events verified by the sink",
-            s.events_verified.to_string(),
-            "JWS checked against penex's JWKS",
-        );
-        row(
-            &mut o,
-            "signature failures",
-            s.signature_failures.to_string(),
-            "each sink line re-verified by the demo",
-        );
+        answers(&self.summary, &mut o);
+        outcomes(&self.summary, &mut o);
         if self.problems.is_empty() {
             let _ = writeln!(
                 o,
@@ -220,18 +103,151 @@ impl Report {
                 let _ = writeln!(o, "  - {p}");
             }
         }
-        let _ = writeln!(
-            o,
-            "\nwhere to look next:\n  \
-             {dir}/summary.json           these figures\n  \
-             {dir}/sim/                   the simulated pushes and their truth\n  \
-             {dir}/sink/events.jsonl      every event the sink verified\n  \
-             {dir}/data/                  penex's database, dev PKI and keys\n\
-             serve the demo's data and ask it (in another terminal):\n  \
-             PENEX_DATA_DIR={dir}/data cargo run --release -- serve\n  \
-             curl --cacert {dir}/data/pki/exchange-ca.crt --cert {dir}/data/pki/clients/operator.crt \\\n       \
-             --key {dir}/data/pki/clients/operator.key 'https://localhost:8443/v1/flags?status=withdrawn'"
-        );
+        next_steps(&self.dir, &mut o);
         o
     }
+}
+
+/// One line of the table: name, figure, note.
+fn row(o: &mut String, name: &str, n: String, note: &str) {
+    let line = format!("  {name:<28}{n:>8}  {note}");
+    let _ = writeln!(o, "{}", line.trim_end());
+}
+
+/// The heading and what the pushes were answered, against the truth.
+fn answers(s: &Summary, o: &mut String) {
+    let by_party: Vec<String> = s
+        .pushes_by_party
+        .iter()
+        .map(|(p, n)| format!("{p} {n}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "\nsummary (seed {}; pushed in {:.1} s, loop drained in {:.1} s, {:.1} s in all)",
+        s.seed, s.push_secs, s.loop_secs, s.total_secs
+    );
+    row(
+        o,
+        "records pushed",
+        s.pushed.to_string(),
+        &format!("by {} units: {}", s.units, by_party.join(", ")),
+    );
+    row(o, "  accepted", s.accepted.to_string(), "new records");
+    row(
+        o,
+        "  duplicates",
+        s.duplicates.to_string(),
+        "same record again (e.g. relayed by a provincial lead)",
+    );
+    row(
+        o,
+        "  corrected",
+        s.corrected.to_string(),
+        "same decision, new content: a new version",
+    );
+    row(
+        o,
+        "  rejected",
+        s.rejected.to_string(),
+        "invalid on purpose (check digits, missing fields, future dates)",
+    );
+    row(
+        o,
+        "  conflict",
+        s.conflict_answers.to_string(),
+        "stored, but another party filed the same act first",
+    );
+    row(
+        o,
+        "answers unlike the truth",
+        s.status_mismatches.to_string(),
+        "what the simulator predicted for each push",
+    );
+    row(
+        o,
+        "jurisdiction conflicts",
+        s.conflicts.to_string(),
+        &format!(
+            "same act, two parties; first to file keeps it (F1 {:.3})",
+            s.conflicts_f1
+        ),
+    );
+    row(
+        o,
+        "subjects",
+        s.subjects.to_string(),
+        &format!(
+            "resolved across the four parties (F1 {:.3}; duplicates F1 {:.3})",
+            s.subjects_f1, s.duplicates_f1
+        ),
+    );
+}
+
+/// Flags and events: raised, withdrawn, produced, delivered, verified.
+fn outcomes(s: &Summary, o: &mut String) {
+    let types: Vec<String> = s
+        .events_by_type
+        .iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect();
+    row(
+        o,
+        "flags raised",
+        s.flags_raised.to_string(),
+        "joint-discipline flags ever raised",
+    );
+    row(
+        o,
+        "flags withdrawn",
+        s.flags_withdrawn.to_string(),
+        &format!(
+            "after {} revocation(s) aimed at {} flag(s)",
+            s.revocations, s.flags_targeted
+        ),
+    );
+    row(o, "flags active", s.flags_active.to_string(), "");
+    row(
+        o,
+        "events produced",
+        s.events_produced.to_string(),
+        &types.join(", "),
+    );
+    row(
+        o,
+        "events delivered",
+        s.events_delivered.to_string(),
+        &format!(
+            "{} dead letter(s), {} pending",
+            s.dead_letters, s.events_pending
+        ),
+    );
+    row(
+        o,
+        "events verified by the sink",
+        s.events_verified.to_string(),
+        "JWS checked against penex's JWKS",
+    );
+    row(
+        o,
+        "signature failures",
+        s.signature_failures.to_string(),
+        "each sink line re-verified by the demo",
+    );
+}
+
+/// Where the run's files are, and how to ask the demo's penex more.
+fn next_steps(dir: &std::path::Path, o: &mut String) {
+    let dir = dir.display();
+    let _ = writeln!(
+        o,
+        "\nwhere to look next:\n  \
+         {dir}/summary.json           these figures\n  \
+         {dir}/sim/                   the simulated pushes and their truth\n  \
+         {dir}/sink/events.jsonl      every event the sink verified\n  \
+         {dir}/data/                  penex's database, dev PKI and keys\n\
+         serve the demo's data and ask it (in another terminal):\n  \
+         PENEX_DATA_DIR={dir}/data cargo run --release -- serve\n  \
+         curl --cacert {dir}/data/pki/exchange-ca.crt --cert {dir}/data/pki/clients/operator.crt \\\n       \
+         --key {dir}/data/pki/clients/operator.key 'https://localhost:8443/v1/flags?status=withdrawn'"
+    );
 }
