@@ -6,10 +6,10 @@
 
 use super::auth::Caller;
 use super::params::Params;
-use super::problem::{ApiError, Problem, ProblemCode};
+use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::domain::party::Role;
-use crate::store::{self, StoreError};
+use crate::store;
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -264,59 +264,8 @@ pub async fn retry_outbox(
     let identity = caller.require(&[Role::Operator])?;
     let id = path.into_inner();
     let actor = identity.actor();
-    let target = id.clone();
-    let result = state.db(move |c| retry_event(c, &target, &actor)).await?;
-    match result {
-        RetryResult::Missing => Err(ApiError::NotFound),
-        RetryResult::Delivered => Err(ApiError::new(
-            ProblemCode::AlreadyDelivered,
-            format!("event {id} is already delivered"),
-        )),
-        RetryResult::Done(view) => Ok(web::Json(*view)),
-    }
-}
-
-/// What a retry did.
-#[derive(Debug)]
-pub enum RetryResult {
-    /// No such event.
-    Missing,
-    /// Already delivered: nothing to do.
-    Delivered,
-    /// Due now.
-    Done(Box<store::outbox::OutboxView>),
-}
-
-/// Retries one event's delivery in one audited transaction (shared with `penex outbox retry`).
-pub fn retry_event(
-    conn: &mut store::Conn,
-    event_id: &str,
-    actor: &str,
-) -> Result<RetryResult, StoreError> {
-    store::conn::write_tx(conn, |c| {
-        let Some(before) = store::outbox::find(c, event_id)? else {
-            return Ok(RetryResult::Missing);
-        };
-        if !store::outbox::retry(c, event_id, store::now_utc())? {
-            return Ok(RetryResult::Delivered);
-        }
-        store::audit::append(
-            c,
-            &store::audit::NewAudit {
-                actor,
-                action: "outbox.retry",
-                target: event_id,
-                detail: &serde_json::json!({
-                    "seq": before.event_seq,
-                    "status": before.status,
-                    "attempts": before.attempts,
-                })
-                .to_string(),
-            },
-        )?;
-        Ok(match store::outbox::find(c, event_id)? {
-            Some(v) => RetryResult::Done(Box::new(v)),
-            None => RetryResult::Missing,
-        })
-    })
+    let view = state
+        .call(move |c| crate::service::outbox::retry(c, &id, &actor))
+        .await?;
+    Ok(web::Json(view))
 }

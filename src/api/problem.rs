@@ -107,6 +107,8 @@ pub enum ProblemCode {
     /// 409: the record or flag cannot be repaired in its state (revoked, repaired already,
     /// not active).
     NotRepairable,
+    /// 409: an API key of that name exists already.
+    ApikeyExists,
     /// 409: another state refuses the request (a code the API does not name yet).
     StateConflict,
     /// 413: the body or the batch is larger than allowed.
@@ -129,6 +131,11 @@ pub enum ProblemCode {
     NoteRequired,
     /// 422: an exemption report is invalid; `errors` says where.
     InvalidExemption,
+    /// 422: a unit the registry would not hold (unknown parent, another party's parent, a code
+    /// taken).
+    InvalidUnit,
+    /// 422: a role that cannot hold this credential (API keys are for analysts only).
+    InvalidRole,
     /// 422: the request is invalid (a code the API does not name yet).
     InvalidRequest,
     /// 429: the rate limit is reached.
@@ -141,7 +148,7 @@ pub enum ProblemCode {
 
 impl ProblemCode {
     /// Every code, for the tests and the docs.
-    pub const ALL: [ProblemCode; 30] = [
+    pub const ALL: [ProblemCode; 33] = [
         ProblemCode::MalformedJson,
         ProblemCode::MalformedBody,
         ProblemCode::MalformedQuery,
@@ -157,6 +164,7 @@ impl ProblemCode {
         ProblemCode::NotLinked,
         ProblemCode::RepairTooEarly,
         ProblemCode::NotRepairable,
+        ProblemCode::ApikeyExists,
         ProblemCode::StateConflict,
         ProblemCode::PayloadTooLarge,
         ProblemCode::UnsupportedMediaType,
@@ -168,6 +176,8 @@ impl ProblemCode {
         ProblemCode::InvalidNote,
         ProblemCode::NoteRequired,
         ProblemCode::InvalidExemption,
+        ProblemCode::InvalidUnit,
+        ProblemCode::InvalidRole,
         ProblemCode::InvalidRequest,
         ProblemCode::RateLimited,
         ProblemCode::Internal,
@@ -192,6 +202,7 @@ impl ProblemCode {
             ProblemCode::NotLinked => "not_linked",
             ProblemCode::RepairTooEarly => "repair_too_early",
             ProblemCode::NotRepairable => "not_repairable",
+            ProblemCode::ApikeyExists => "apikey_exists",
             ProblemCode::StateConflict => "state_conflict",
             ProblemCode::PayloadTooLarge => "payload_too_large",
             ProblemCode::UnsupportedMediaType => "unsupported_media_type",
@@ -203,6 +214,8 @@ impl ProblemCode {
             ProblemCode::InvalidNote => "invalid_note",
             ProblemCode::NoteRequired => "note_required",
             ProblemCode::InvalidExemption => "invalid_exemption",
+            ProblemCode::InvalidUnit => "invalid_unit",
+            ProblemCode::InvalidRole => "invalid_role",
             ProblemCode::InvalidRequest => "invalid_request",
             ProblemCode::RateLimited => "rate_limited",
             ProblemCode::Internal => "internal",
@@ -228,6 +241,7 @@ impl ProblemCode {
             | ProblemCode::NotLinked
             | ProblemCode::RepairTooEarly
             | ProblemCode::NotRepairable
+            | ProblemCode::ApikeyExists
             | ProblemCode::StateConflict => StatusCode::CONFLICT,
             ProblemCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -239,6 +253,8 @@ impl ProblemCode {
             | ProblemCode::InvalidNote
             | ProblemCode::NoteRequired
             | ProblemCode::InvalidExemption
+            | ProblemCode::InvalidUnit
+            | ProblemCode::InvalidRole
             | ProblemCode::InvalidRequest => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ProblemCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -264,6 +280,7 @@ impl ProblemCode {
             ProblemCode::NotLinked => "Not linked",
             ProblemCode::RepairTooEarly => "Too early for credit repair",
             ProblemCode::NotRepairable => "Not repairable",
+            ProblemCode::ApikeyExists => "API key exists",
             ProblemCode::StateConflict => "Conflict with the current state",
             ProblemCode::PayloadTooLarge => "Payload too large",
             ProblemCode::UnsupportedMediaType => "Unsupported media type",
@@ -275,6 +292,8 @@ impl ProblemCode {
             ProblemCode::InvalidNote => "Invalid note",
             ProblemCode::NoteRequired => "Note required",
             ProblemCode::InvalidExemption => "Invalid exemption report",
+            ProblemCode::InvalidUnit => "Invalid unit",
+            ProblemCode::InvalidRole => "Invalid role",
             ProblemCode::InvalidRequest => "Invalid request",
             ProblemCode::RateLimited => "Too many requests",
             ProblemCode::Internal => "Internal error",

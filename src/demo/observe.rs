@@ -1,8 +1,8 @@
 //! Reads back from a store what penex made of a pushed simulated set, for
-//! [`score`](super::score::score): each record's subject (weak links followed), whether that
+//! [`score`](crate::sim::score::score): each record's subject (weak links followed), whether that
 //! subject is weak, and the conflict each record is in.
 
-use super::score::Observed;
+use crate::sim::score::Observed;
 use crate::store::schema::{records, subjects};
 use crate::store::{Conn, StoreError};
 use diesel::prelude::*;
