@@ -246,13 +246,8 @@ async fn rate_limit(
     }
 }
 
-/// Hex SHA-256 of an API key, the form in which keys are stored.
-pub fn api_key_hash(token: &str) -> String {
-    hex::encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        token.as_bytes(),
-    ))
-}
+/// Hex SHA-256 of an API key, the form in which keys are stored (made by `service::admin`).
+pub use crate::service::admin::api_key_hash;
 
 async fn identify_api_key(state: &AppState, token: String) -> Result<Identity, ApiError> {
     let hash = api_key_hash(&token);
