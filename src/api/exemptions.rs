@@ -187,7 +187,29 @@ pub async fn first_violation(
     let identity = caller
         .require(&[Role::Unit, Role::Analyst, Role::Operator])?
         .clone();
-    let q = query.into_inner();
+    let question = read_question(&state, &identity, query.into_inner())?;
+    Ok(web::Json(look_back(&state, question).await?))
+}
+
+/// A first-violation question, read and checked.
+struct Question {
+    /// The catalogue code asked about.
+    code: String,
+    /// The subject: a normalized USCC, or the blind index of a resident ID.
+    uscc: Option<String>,
+    id_index: Option<String>,
+    /// The day asked about; the window ends on it.
+    on: NaiveDate,
+}
+
+/// Reads the query: the day (default today), the violation type (a catalogue code, or a type
+/// the catalogue maps for the caller's party), exactly one of `uscc` and `id_no`. Each bad
+/// parameter is a 422 naming it.
+fn read_question(
+    state: &AppState,
+    identity: &super::auth::Identity,
+    q: FirstViolationQuery,
+) -> Result<Question, ApiError> {
     let bad = |param: &str, detail: String| {
         ApiError::with_errors(
             ProblemCode::InvalidQuery,
@@ -204,7 +226,7 @@ pub async fn first_violation(
         None => today,
         Some(t) => parse_day(t, "on", today).map_err(|e| bad("on", format!("on: {}", e.detail)))?,
     };
-    let policy = state.policy.clone();
+    let policy = &state.policy;
     let party = identity.party.unwrap_or(Party::Shanghai);
     let code = match policy.catalog.get(q.violation_type.trim()) {
         Some(t) => t.code.clone(),
@@ -244,8 +266,25 @@ pub async fn first_violation(
         }
         _ => return Err(bad("uscc", "give exactly one of uscc and id_no".into())),
     };
+    Ok(Question {
+        code,
+        uscc,
+        id_index,
+        on,
+    })
+}
+
+/// The subject's penalties and exemptions of the same type in the look-back window before
+/// `on`, in every party.
+async fn look_back(state: &AppState, question: Question) -> Result<FirstViolationAnswer, ApiError> {
+    let Question {
+        code,
+        uscc,
+        id_index,
+        on,
+    } = question;
     let from = on
-        .checked_sub_months(Months::new(policy.exemptions.lookback_months))
+        .checked_sub_months(Months::new(state.policy.exemptions.lookback_months))
         .unwrap_or(NaiveDate::MIN);
     let compared = code.clone();
     let (penalties, exemptions) = state
@@ -282,12 +321,12 @@ pub async fn first_violation(
         .filter(|e| e.violation_code == compared)
         .map(Into::into)
         .collect();
-    Ok(web::Json(FirstViolationAnswer {
+    Ok(FirstViolationAnswer {
         first: penalties.is_empty() && exemptions.is_empty(),
         violation_type: code,
         window_from: from,
         window_to: on,
         penalties,
         exemptions,
-    }))
+    })
 }

@@ -609,27 +609,7 @@ pub async fn list_records(
         state.clock.today(),
     )?;
     let (rows, total, more) = state
-        .db(move |c| -> Result<_, StoreError> {
-            let mut filter = filter;
-            if let Some(ids) = filter.subject_ids.take() {
-                let mut all = Vec::new();
-                for id in ids {
-                    all.extend(store::queries::subject_with_linked(c, &id)?);
-                }
-                filter.subject_ids = Some(all);
-            }
-            let total = store::queries::count_records(c, &filter)?;
-            let mut rows = store::queries::list_records(
-                c,
-                &filter,
-                order,
-                after.as_ref(),
-                i64::from(limit) + 1,
-            )?;
-            let more = rows.len() > limit as usize;
-            rows.truncate(limit as usize);
-            Ok((rows, total, more))
-        })
+        .db(move |c| read_page(c, filter, order, after, limit))
         .await?;
     let me = match identity.role {
         Role::Unit => Some(identity.code.clone()),
@@ -650,42 +630,75 @@ pub async fn list_records(
     };
     let items = rows
         .into_iter()
-        .map(|r| {
-            let how = if me.as_deref() == Some(r.authority_code.as_str()) {
-                Reveal::Clear
-            } else {
-                Reveal::Masked
-            };
-            let mut record = serde_json::from_str(&r.canonical_json).unwrap_or(Value::Null);
-            reveal(&state.pii, &mut record, how);
-            RecordItem {
-                classification: Classified::of_row(&state.policy.catalog, &r),
-                authority_name: UnitCode::parse(&r.authority_code)
-                    .ok()
-                    .and_then(|c| registry.get(&c).map(|u| u.name.clone()))
-                    .unwrap_or_default(),
-                id: r.id,
-                authority_code: r.authority_code,
-                party: r.party,
-                decision_no: r.decision_no,
-                decision_date: r.decision_date,
-                violation_type: r.violation_type,
-                fine_fen: r.fine_fen,
-                status: r.status,
-                version: r.version,
-                publicity_until: r.publicity_until,
-                subject_id: r.subject_id,
-                conflict_id: r.conflict_id,
-                conflict_role: r.conflict_role,
-                record,
-            }
-        })
+        .map(|r| record_item(&state, &registry, me.as_deref(), r))
         .collect();
     Ok(web::Json(RecordPage {
         items,
         total,
         next_cursor,
     }))
+}
+
+/// One page of records (a subject filter widened to the subjects linked to it), the total
+/// over all pages, and whether more follow.
+fn read_page(
+    c: &mut store::Conn,
+    mut filter: RecordFilter,
+    order: Order,
+    after: Option<Keyset>,
+    limit: u32,
+) -> Result<(Vec<store::records::RecordRow>, i64, bool), StoreError> {
+    if let Some(ids) = filter.subject_ids.take() {
+        let mut all = Vec::new();
+        for id in ids {
+            all.extend(store::queries::subject_with_linked(c, &id)?);
+        }
+        filter.subject_ids = Some(all);
+    }
+    let total = store::queries::count_records(c, &filter)?;
+    let mut rows =
+        store::queries::list_records(c, &filter, order, after.as_ref(), i64::from(limit) + 1)?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok((rows, total, more))
+}
+
+/// A stored record as a list item: ID numbers in clear for its deciding unit (`me`), masked
+/// for everyone else.
+fn record_item(
+    state: &AppState,
+    registry: &Registry,
+    me: Option<&str>,
+    r: store::records::RecordRow,
+) -> RecordItem {
+    let how = if me == Some(r.authority_code.as_str()) {
+        Reveal::Clear
+    } else {
+        Reveal::Masked
+    };
+    let mut record = serde_json::from_str(&r.canonical_json).unwrap_or(Value::Null);
+    reveal(&state.pii, &mut record, how);
+    RecordItem {
+        classification: Classified::of_row(&state.policy.catalog, &r),
+        authority_name: UnitCode::parse(&r.authority_code)
+            .ok()
+            .and_then(|c| registry.get(&c).map(|u| u.name.clone()))
+            .unwrap_or_default(),
+        id: r.id,
+        authority_code: r.authority_code,
+        party: r.party,
+        decision_no: r.decision_no,
+        decision_date: r.decision_date,
+        violation_type: r.violation_type,
+        fine_fen: r.fine_fen,
+        status: r.status,
+        version: r.version,
+        publicity_until: r.publicity_until,
+        subject_id: r.subject_id,
+        conflict_id: r.conflict_id,
+        conflict_role: r.conflict_role,
+        record,
+    }
 }
 
 /// Query of `GET /v1/subjects`.
@@ -786,78 +799,60 @@ pub async fn search_subjects(
             "1 to 100 characters that are not all whitespace",
         );
     }
-    let limit = bad
-        .parse(
-            "limit",
-            q.limit.as_deref(),
-            "invalid_limit",
-            "a whole number from 1 to 100",
-            |s| {
-                s.parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=MAX_SUBJECTS_LIMIT).contains(n))
-            },
-        )
-        .unwrap_or(20);
-    let after = bad.parse(
-        "after",
-        q.after.as_deref(),
-        "invalid_cursor",
-        "a subject id (`sub_…`)",
-        |s| (s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic())).then(|| s.to_owned()),
-    );
+    let limit = bad.limit(q.limit.as_deref(), 20, MAX_SUBJECTS_LIMIT);
+    let after = bad.id_after(q.after.as_deref(), "a subject id (`sub_…`)");
     bad.finish()?;
     let search = SubjectSearch {
         uscc_prefix: uscc_prefix(&q.q),
         name: Some(name),
     };
     let page = state
-        .db(move |c| -> Result<SubjectPage, StoreError> {
-            let total = store::queries::count_subjects(c, &search)?;
-            let mut rows = store::queries::search_subjects(
-                c,
-                &search,
-                after.as_deref(),
-                i64::from(limit) + 1,
-            )?;
-            let more = rows.len() > limit as usize;
-            rows.truncate(limit as usize);
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let names = store::queries::names_of(c, &ids)?;
-            let items: Vec<SubjectHit> = rows
-                .into_iter()
-                .map(|r| SubjectHit {
-                    identifier: matches!(
-                        r.key_kind.as_str(),
-                        "uscc" | "org_code" | "registration_no"
-                    )
-                    .then(|| r.key_value.clone()),
-                    names: names
-                        .iter()
-                        .filter(|(s, _)| *s == r.id)
-                        .map(|(_, n)| n.clone())
-                        .collect(),
-                    id: r.id,
-                    key_kind: r.key_kind,
-                    strong: r.strong,
-                    kind: r.kind,
-                    party: r.party,
-                    linked_to: r.linked_to,
-                })
-                .collect();
-            let next_after = if more {
-                items.last().map(|s| s.id.clone())
-            } else {
-                None
-            };
-            Ok(SubjectPage {
-                items,
-                total,
-                next_after,
-            })
-        })
+        .db(move |c| subject_page(c, &search, after.as_deref(), limit))
         .await?;
     Ok(web::Json(page))
+}
+
+/// One page of subjects found by a search, with every name each was seen under.
+fn subject_page(
+    c: &mut store::Conn,
+    search: &SubjectSearch,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<SubjectPage, StoreError> {
+    let total = store::queries::count_subjects(c, &search)?;
+    let mut rows = store::queries::search_subjects(c, search, after, i64::from(limit) + 1)?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let names = store::queries::names_of(c, &ids)?;
+    let items: Vec<SubjectHit> = rows
+        .into_iter()
+        .map(|r| SubjectHit {
+            identifier: matches!(r.key_kind.as_str(), "uscc" | "org_code" | "registration_no")
+                .then(|| r.key_value.clone()),
+            names: names
+                .iter()
+                .filter(|(s, _)| *s == r.id)
+                .map(|(_, n)| n.clone())
+                .collect(),
+            id: r.id,
+            key_kind: r.key_kind,
+            strong: r.strong,
+            kind: r.kind,
+            party: r.party,
+            linked_to: r.linked_to,
+        })
+        .collect();
+    let next_after = if more {
+        items.last().map(|s| s.id.clone())
+    } else {
+        None
+    };
+    Ok(SubjectPage {
+        items,
+        total,
+        next_after,
+    })
 }
 
 #[cfg(test)]
