@@ -819,7 +819,7 @@ fn subject_page(
     after: Option<&str>,
     limit: u32,
 ) -> Result<SubjectPage, StoreError> {
-    let total = store::queries::count_subjects(c, &search)?;
+    let total = store::queries::count_subjects(c, search)?;
     let mut rows = store::queries::search_subjects(c, search, after, i64::from(limit) + 1)?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);

@@ -513,48 +513,7 @@ pub async fn validate_records(
             .map_err(|e| ApiError::internal(format!("validation failed: {e}")))?;
     let results: Vec<ItemResult> = prepared
         .into_iter()
-        .map(|p| match p.item {
-            ingest::Prepared::Rejected {
-                index,
-                errors,
-                warnings,
-            } => ItemResult {
-                index,
-                status: "rejected".into(),
-                record_id: None,
-                version: None,
-                errors: errors.into_iter().map(Into::into).collect(),
-                warnings: warnings.into_iter().map(Into::into).collect(),
-                conflict: None,
-            },
-            ingest::Prepared::Ready(ready) => {
-                let mut errors = Vec::new();
-                if !registry.may_act_for(&unit, &ready.authority.code) {
-                    errors.push(ItemIssue {
-                        pointer: prefix(ready.index),
-                        code: "authority_not_yours".into(),
-                        detail: format!(
-                            "the deciding authority {} is not you or a unit below you",
-                            ready.authority.code
-                        ),
-                    });
-                }
-                ItemResult {
-                    index: ready.index,
-                    status: if errors.is_empty() {
-                        "valid"
-                    } else {
-                        "rejected"
-                    }
-                    .into(),
-                    record_id: Some(ready.record_id.clone()),
-                    version: None,
-                    errors,
-                    warnings: ready.warnings.iter().cloned().map(Into::into).collect(),
-                    conflict: None,
-                }
-            }
-        })
+        .map(|p| validation_of(p.item, &registry, &unit, &prefix))
         .collect();
     let mut summary = Summary::default();
     for r in &results {
@@ -568,6 +527,58 @@ pub async fn validate_records(
         summary,
         items: results,
     }))
+}
+
+/// What validation says of one prepared item: its field errors, or `valid` when its deciding
+/// authority is also one the caller may act for.
+fn validation_of(
+    item: ingest::Prepared,
+    registry: &crate::domain::registry::Registry,
+    unit: &UnitCode,
+    prefix: &dyn Fn(usize) -> String,
+) -> ItemResult {
+    match item {
+        ingest::Prepared::Rejected {
+            index,
+            errors,
+            warnings,
+        } => ItemResult {
+            index,
+            status: "rejected".into(),
+            record_id: None,
+            version: None,
+            errors: errors.into_iter().map(Into::into).collect(),
+            warnings: warnings.into_iter().map(Into::into).collect(),
+            conflict: None,
+        },
+        ingest::Prepared::Ready(ready) => {
+            let mut errors = Vec::new();
+            if !registry.may_act_for(unit, &ready.authority.code) {
+                errors.push(ItemIssue {
+                    pointer: prefix(ready.index),
+                    code: "authority_not_yours".into(),
+                    detail: format!(
+                        "the deciding authority {} is not you or a unit below you",
+                        ready.authority.code
+                    ),
+                });
+            }
+            ItemResult {
+                index: ready.index,
+                status: if errors.is_empty() {
+                    "valid"
+                } else {
+                    "rejected"
+                }
+                .into(),
+                record_id: Some(ready.record_id.clone()),
+                version: None,
+                errors,
+                warnings: ready.warnings.iter().cloned().map(Into::into).collect(),
+                conflict: None,
+            }
+        }
+    }
 }
 
 /// A record's revocation.
