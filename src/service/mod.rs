@@ -17,6 +17,7 @@ pub mod repair;
 pub mod revoke;
 pub mod sealing;
 pub mod setup;
+pub mod stats;
 pub mod touched;
 
 pub use error::{Error, Result};
