@@ -315,6 +315,36 @@ fn forbidden(indexes: &[usize], batch: bool, base: &str) -> ApiError {
     }
 }
 
+/// Where item `i` of a body sits: `/records/3` or `/3` in a batch, the whole body for a single
+/// record.
+fn item_pointer(batch: bool, base: &str, i: usize) -> String {
+    if batch {
+        format!("{base}/{i}")
+    } else {
+        String::new()
+    }
+}
+
+/// Normalizes, resolves and seals the items (`ingest::prepare`) on the blocking pool: a large
+/// batch takes long enough to stall the worker's other connections (HTTP/2 pings time out).
+/// `actor` is the pushing unit, whose rights are checked; `None` only validates.
+async fn prepare_items(
+    state: &AppState,
+    items: Vec<Value>,
+    batch: bool,
+    base: &'static str,
+    actor: Option<UnitCode>,
+) -> Result<Result<Vec<ingest::PreparedItem>, PrepareError>, ApiError> {
+    let ctx = normalize_context(state);
+    let registry = state.registry();
+    let pii = state.pii.clone();
+    let prefix = move |i: usize| item_pointer(batch, base, i);
+    Ok(
+        web::block(move || ingest::prepare(&items, &prefix, &ctx, &registry, &pii, actor.as_ref()))
+            .await?,
+    )
+}
+
 /// Push one record or a batch.
 #[utoipa::path(
     operation_id = "push_records",
@@ -360,26 +390,12 @@ pub async fn push_records(
         }
     }
     let Items { items, batch, base } = split_items(body, state.settings.limits.max_batch_items)?;
-    let ctx = normalize_context(&state);
-    let registry = state.registry();
-    let prefix = move |i: usize| {
-        if batch {
-            format!("{base}/{i}")
-        } else {
-            String::new()
-        }
-    };
-    // Normalizing and sealing a large batch takes long enough to stall the worker's other
-    // connections (HTTP/2 pings time out): run it on the blocking pool.
-    let pii = state.pii.clone();
-    let actor = unit.clone();
-    let prepared =
-        web::block(move || ingest::prepare(&items, &prefix, &ctx, &registry, &pii, Some(&actor)))
-            .await?
-            .map_err(|e| match e {
-                PrepareError::Forbidden { indexes } => forbidden(&indexes, batch, base),
-                PrepareError::Crypto(e) => ApiError::internal(format!("sealing failed: {e}")),
-            })?;
+    let prepared = prepare_items(&state, items, batch, base, Some(unit.clone()))
+        .await?
+        .map_err(|e| match e {
+            PrepareError::Forbidden { indexes } => forbidden(&indexes, batch, base),
+            PrepareError::Crypto(e) => ApiError::internal(format!("sealing failed: {e}")),
+        })?;
     if !batch
         && let Some(ingest::PreparedItem {
             item: ingest::Prepared::Rejected { errors, .. },
@@ -496,24 +512,13 @@ pub async fn validate_records(
     let (_, unit) = pushing_unit(&caller)?;
     let (_, body) = read_json_body(&req, payload, state.settings.limits.max_body_bytes).await?;
     let Items { items, batch, base } = split_items(body, state.settings.limits.max_batch_items)?;
-    let ctx = normalize_context(&state);
     let registry = state.registry();
-    let prefix = move |i: usize| {
-        if batch {
-            format!("{base}/{i}")
-        } else {
-            String::new()
-        }
-    };
-    let pii = state.pii.clone();
-    let for_block = registry.clone();
-    let prepared =
-        web::block(move || ingest::prepare(&items, &prefix, &ctx, &for_block, &pii, None))
-            .await?
-            .map_err(|e| ApiError::internal(format!("validation failed: {e}")))?;
+    let prepared = prepare_items(&state, items, batch, base, None)
+        .await?
+        .map_err(|e| ApiError::internal(format!("validation failed: {e}")))?;
     let results: Vec<ItemResult> = prepared
         .into_iter()
-        .map(|p| validation_of(p.item, &registry, &unit, &prefix))
+        .map(|p| validation_of(p.item, &registry, &unit, &|i| item_pointer(batch, base, i)))
         .collect();
     let mut summary = Summary::default();
     for r in &results {

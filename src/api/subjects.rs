@@ -265,7 +265,7 @@ fn subject_view(
         records: records
             .into_iter()
             .map(|r| SubjectRecord {
-                classification: super::queries::Classified::of_row(&catalog, &r),
+                classification: super::queries::Classified::of_row(catalog, &r),
                 subject_id: r.subject_id.unwrap_or_default(),
                 id: r.id,
                 authority_code: r.authority_code,

@@ -412,22 +412,13 @@ pub fn emit_revoked(
     record_id: &str,
     actor: &str,
 ) -> Result<(), StoreError> {
-    let Some((subject_id, state)) = record_state(conn, record_id, None)? else {
-        return Ok(());
-    };
-    emit(
+    emit_record(
         conn,
         emitter,
-        EventDraft {
-            event_type: EventType::RecordRevoked,
-            subject_id,
-            record_id: Some(record_id.to_owned()),
-            flag_id: None,
-            state,
-            basis: json!({ "revoked_by": actor }),
-        },
-    )?;
-    Ok(())
+        record_id,
+        EventType::RecordRevoked,
+        json!({ "revoked_by": actor }),
+    )
 }
 
 /// The `record.repaired` event of a credit repair. Call inside the repair's transaction, after
@@ -438,6 +429,23 @@ pub fn emit_repaired(
     record_id: &str,
     actor: &str,
 ) -> Result<(), StoreError> {
+    emit_record(
+        conn,
+        emitter,
+        record_id,
+        EventType::RecordRepaired,
+        json!({ "repaired_by": actor }),
+    )
+}
+
+/// One event about a stored record in its current state (nothing for a record not stored).
+fn emit_record(
+    conn: &mut Conn,
+    emitter: &Emitter,
+    record_id: &str,
+    event_type: EventType,
+    basis: Value,
+) -> Result<(), StoreError> {
     let Some((subject_id, state)) = record_state(conn, record_id, None)? else {
         return Ok(());
     };
@@ -445,12 +453,12 @@ pub fn emit_repaired(
         conn,
         emitter,
         EventDraft {
-            event_type: EventType::RecordRepaired,
+            event_type,
             subject_id,
             record_id: Some(record_id.to_owned()),
             flag_id: None,
             state,
-            basis: json!({ "repaired_by": actor }),
+            basis,
         },
     )?;
     Ok(())
