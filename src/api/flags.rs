@@ -258,7 +258,7 @@ pub async fn list_flags(
             )
         })?),
     };
-    let mut filter = FlagFilter {
+    let filter = FlagFilter {
         status: q.status.map(|s| s.as_str().to_owned()),
         severity: q.severity.map(|s| s.as_str().to_owned()),
         rule: q.rule,
@@ -267,33 +267,44 @@ pub async fn list_flags(
     };
     let rules = state.policy.rules.clone();
     let page = state
-        .db(move |c| -> Result<FlagPage, StoreError> {
-            if let Some(k) = &subject_key {
-                // A code no subject owns names no flags; an id is compared as given.
-                filter.subject = Some(match k {
-                    super::subjects::SubjectKey::Id(id) => id.clone(),
-                    other => match other.find(c)? {
-                        Some(row) => row.id,
-                        None => {
-                            return Ok(FlagPage {
-                                items: Vec::new(),
-                                next_after: None,
-                            });
-                        }
-                    },
-                });
-            }
-            let rows = store::flags::list(c, &filter, after.as_deref(), limit + 1)?;
-            let more = rows.len() as i64 > limit;
-            let mut items = Vec::new();
-            for f in rows.into_iter().take(limit as usize) {
-                items.push(view(c, &rules, f, false)?);
-            }
-            let next_after = more.then(|| items.last().map(|v| v.id.clone())).flatten();
-            Ok(FlagPage { items, next_after })
-        })
+        .db(move |c| flag_page(c, &rules, filter, subject_key.as_ref(), after, limit))
         .await?;
     Ok(web::Json(page))
+}
+
+/// One page of flags: the filter with the subject named by its key (a code no subject owns
+/// names no flags), from the cursor on.
+fn flag_page(
+    c: &mut store::Conn,
+    rules: &crate::rules::RuleSet,
+    mut filter: FlagFilter,
+    subject_key: Option<&super::subjects::SubjectKey>,
+    after: Option<String>,
+    limit: i64,
+) -> Result<FlagPage, StoreError> {
+    if let Some(k) = subject_key {
+        // A code no subject owns names no flags; an id is compared as given.
+        filter.subject = Some(match k {
+            super::subjects::SubjectKey::Id(id) => id.clone(),
+            other => match other.find(c)? {
+                Some(row) => row.id,
+                None => {
+                    return Ok(FlagPage {
+                        items: Vec::new(),
+                        next_after: None,
+                    });
+                }
+            },
+        });
+    }
+    let rows = store::flags::list(c, &filter, after.as_deref(), limit + 1)?;
+    let more = rows.len() as i64 > limit;
+    let mut items = Vec::new();
+    for f in rows.into_iter().take(limit as usize) {
+        items.push(view(c, rules, f, false)?);
+    }
+    let next_after = more.then(|| items.last().map(|v| v.id.clone())).flatten();
+    Ok(FlagPage { items, next_after })
 }
 
 /// One flag with its basis and history.

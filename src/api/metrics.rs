@@ -204,6 +204,19 @@ pub async fn get_metrics(
             ))
         })
         .await?;
+    set_gauges(&metrics, stats, outcomes);
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render()?))
+}
+
+/// The gauges read from the store at scrape time: submissions by outcome, the shared outbox,
+/// this instance's publisher counters.
+fn set_gauges(
+    metrics: &Metrics,
+    stats: crate::publish::publisher::PublishStats,
+    outcomes: Vec<(String, i64)>,
+) {
     metrics.submissions.reset();
     for (outcome, n) in outcomes {
         metrics.submissions.with_label_values(&[&outcome]).set(n);
@@ -233,9 +246,6 @@ pub async fn get_metrics(
             .with_label_values(&[name])
             .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render()?))
 }
 
 #[cfg(test)]
