@@ -8,7 +8,7 @@
     reason = "test code: JSON indexing and failing checks"
 )]
 
-mod common;
+use crate::common;
 
 use common::records::{company_record, person_record, resident_id};
 use common::{TestApp, TestDb, Who};

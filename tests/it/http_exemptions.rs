@@ -2,7 +2,7 @@
 //! against the list and the unit's rights, never counted; the region-wide check finds penalties
 //! and exemptions of the same type in other parties within the window, and names no one.
 
-mod common;
+use crate::common;
 
 use common::records::{person_record, resident_id, uscc};
 use common::{TestApp, Who, problem};

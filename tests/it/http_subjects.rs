@@ -3,7 +3,7 @@
 //! when a strong identifier arrives, never linked for natural persons, and links undone by an
 //! operator.
 
-mod common;
+use crate::common;
 
 use common::records::{company_record, person_record, resident_id, uscc};
 use common::{TestApp, Who, problem};

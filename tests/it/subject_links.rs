@@ -7,7 +7,7 @@
 //! which identifier came first, so they are not compared).
 #![expect(clippy::panic, clippy::indexing_slicing, reason = "tests")]
 
-mod common;
+use crate::common;
 
 use common::TestDb;
 use common::records::company_record;

@@ -4,7 +4,7 @@
 //! penalties; revoking a side dissolves the conflict; units involved (and their leads) see and
 //! resolve it, others do not.
 
-mod common;
+use crate::common;
 
 use common::records::company_record;
 use common::{TestApp, Who, problem};

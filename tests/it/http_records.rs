@@ -2,7 +2,7 @@
 //! duplicates, relays, idempotency, revocation, rights, privacy, and bad input that never
 //! produces a 500 or a partial write.
 
-mod common;
+use crate::common;
 
 use common::records::{company_record, person_record, resident_id};
 use common::{TestApp, Who, problem};

@@ -11,7 +11,7 @@
     reason = "tests"
 )]
 
-mod common;
+use crate::common;
 
 use common::records::{company_record, person_record, resident_id, uscc};
 use common::{TestApp, Who, problem};

@@ -8,7 +8,7 @@
     reason = "tests"
 )]
 
-mod common;
+use crate::common;
 
 use common::records::company_record;
 use common::{TestApp, Who, problem};

@@ -2,7 +2,7 @@
 //! quite raised, withdrawn on revocation, expired by the sweeper (injected clock), repaired too
 //! early and on time; conflict losers and weak subjects never count.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, NaiveDate};
 use common::records::company_record;

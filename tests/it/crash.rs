@@ -2,7 +2,7 @@
 //! batches are in flight; after a restart every record of every answered batch is present, and
 //! no batch is half-present.
 
-mod common;
+use crate::common;
 
 use common::records::company_record;
 use diesel::RunQueryDsl;

@@ -9,7 +9,7 @@
 //! unless `PENEX_TEST_REQUIRE_CHROMIUM` is set (as `.ci/run` does after installing it).
 #![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 
-mod common;
+use crate::common;
 
 use common::records::company_record;
 use common::{TestApp, Who};

@@ -3,7 +3,7 @@
 //! audit verifier, and graceful shutdown on SIGTERM.
 #![expect(clippy::expect_used, reason = "tests")]
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 use std::path::Path;

@@ -9,7 +9,7 @@
     reason = "tests"
 )]
 
-mod common;
+use crate::common;
 
 use common::TestDb;
 use common::records::{company_record, person_record, resident_id};
