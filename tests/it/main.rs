@@ -14,6 +14,7 @@ mod contract;
 mod crash;
 mod dashboard_browser;
 mod demo;
+mod faults;
 mod http_conflicts;
 mod http_dashboard;
 mod http_exemptions;

@@ -12,6 +12,7 @@
     reason = "test harness"
 )]
 
+pub mod proxy;
 pub mod records;
 pub mod units;
 
