@@ -97,7 +97,7 @@ async fn main() -> Res<()> {
     let running = actix_web::rt::spawn(server);
 
     let certs = dir.path().join("sim-certs");
-    let replay = penex::sim::replay::push_set(
+    let replay = penex::demo::replay::push_set(
         &format!("https://localhost:{port}"),
         &dir.path().join("pki"),
         &certs,
@@ -107,7 +107,7 @@ async fn main() -> Res<()> {
     .await?;
     let answered = replay.record_of_push.clone();
     let observed = state
-        .db(move |c| penex::sim::observe::observe(c, answered))
+        .db(move |c| penex::demo::observe::observe(c, answered))
         .await
         .map_err(|e| format!("{e:?}"))?;
     let s = penex::sim::score::score(&set.truth, &observed, &replay.statuses);

@@ -20,8 +20,8 @@
     reason = "benchmark driver"
 )]
 
-use penex::publish::events::{EventDraft, EventType, emit};
 use penex::publish::publisher::{self, PublisherConfig};
+use penex::service::events::{EventDraft, EventType, emit};
 use penex::store;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -85,7 +85,7 @@ fn record_state(i: usize) -> Value {
     })
 }
 
-fn emit_signed(pool: &store::Pool, emitter: &penex::publish::events::Emitter, n: usize) {
+fn emit_signed(pool: &store::Pool, emitter: &penex::service::events::Emitter, n: usize) {
     let mut conn = pool.get().unwrap();
     for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
         store::conn::write_tx(&mut conn, |c| {

@@ -145,7 +145,7 @@ async fn main() -> Res<()> {
     let running = actix_web::rt::spawn(server);
     let base = format!("https://localhost:{port}");
     let pki = dir.path().join("pki");
-    penex::sim::replay::push_set(&base, &pki, &dir.path().join("certs"), &set, 500).await?;
+    penex::demo::replay::push_set(&base, &pki, &dir.path().join("certs"), &set, 500).await?;
 
     let ca = std::fs::read(pki.join("exchange-ca.crt"))?;
     let cert = std::fs::read(pki.join("clients/analyst.crt"))?;

@@ -1,180 +1,23 @@
 //! Start-up: settings → data folder → dev PKI → database (migrations) → cache → registry →
-//! TLS → HTTP server. Also the registry assembly shared by the server and the CLI.
+//! TLS → HTTP server. What the CLI shares with the server (the database, the registry, the
+//! policy, the keys) is loaded by `service::setup`, re-exported here.
 
 use crate::api::state::AppState;
 use crate::cache::Cache;
 use crate::config::Settings;
 use crate::domain::party::Party;
-use crate::domain::registry::Registry;
 use crate::domain::unit::Unit;
-use crate::store::{self, Conn, DatabaseUrl, StoreError};
+use crate::store::{self, DatabaseUrl, StoreError};
 use crate::tls::identity::{CaBinding, ClientCaSet};
+
+pub use crate::service::setup::{
+    StartError, build_registry, check_migrations, load_base_units, load_catalog, load_pii_keys,
+    load_policy, open_database, open_single, pii_key_path,
+};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Why penex could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// Settings.
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    /// Database.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Cache.
-    #[error("cache: {0}")]
-    Cache(#[from] crate::cache::CacheError),
-    /// Certificates and keys.
-    #[error("TLS: {0}")]
-    Tls(String),
-    /// The unit registry.
-    #[error("unit registry: {0}")]
-    Registry(String),
-    /// The violation-type catalogue.
-    #[error("violation-type catalogue: {0}")]
-    Catalog(String),
-    /// The joint-discipline rules.
-    #[error("joint-discipline rules: {0}")]
-    Rules(String),
-    /// PostgreSQL has migrations that were not applied.
-    #[error(
-        "the database has {} pending migration(s) ({}); run `penex migrate` or start with \
-         `penex serve --migrate`", .0.len(), .0.join(", ")
-    )]
-    PendingMigrations(Vec<String>),
-    /// File-system trouble.
-    #[error("{0}")]
-    Io(String),
-}
-
-/// Reads the registry file.
-pub fn load_base_units(settings: &Settings) -> Result<Vec<Unit>, StartError> {
-    let text = std::fs::read_to_string(&settings.units_file).map_err(|e| {
-        StartError::Registry(format!(
-            "cannot read {}: {e}",
-            settings.units_file.display()
-        ))
-    })?;
-    crate::domain::registry::parse_units_toml(&text)
-        .map_err(|e| StartError::Registry(format!("{}: {e}", settings.units_file.display())))
-}
-
-/// The violation-type catalogue: `catalog_file` when set, else the built-in copy of
-/// `config/catalog.toml`.
-pub fn load_catalog(
-    settings: &Settings,
-) -> Result<std::sync::Arc<crate::normalize::Catalog>, StartError> {
-    let catalog = match &settings.catalog_file {
-        None => crate::normalize::Catalog::built_in(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| StartError::Catalog(format!("cannot read {}: {e}", path.display())))?;
-            crate::normalize::Catalog::parse(&text)
-        }
-    };
-    catalog.map(std::sync::Arc::new).map_err(|e| {
-        StartError::Catalog(match &settings.catalog_file {
-            Some(path) => format!("{}: {e}", path.display()),
-            None => format!("built-in: {e}"),
-        })
-    })
-}
-
-/// Catalogue, conflict thresholds and rules (`rules_file`, else the built-in copy of
-/// `config/rules.toml`, checked against the catalogue).
-pub fn load_policy(
-    settings: &Settings,
-) -> Result<std::sync::Arc<crate::service::policy::PolicySet>, StartError> {
-    let catalog = load_catalog(settings)?;
-    let rules = match &settings.rules_file {
-        None => crate::rules::RuleSet::built_in(&catalog)
-            .map_err(|e| StartError::Rules(format!("built-in: {e}")))?,
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| StartError::Rules(format!("cannot read {}: {e}", path.display())))?;
-            crate::rules::RuleSet::parse(&text, &catalog)
-                .map_err(|e| StartError::Rules(format!("{}: {e}", path.display())))?
-        }
-    };
-    use crate::rules::exemptions::ExemptionList;
-    let exemptions = match &settings.exemptions_file {
-        None => ExemptionList::built_in(&catalog)
-            .map_err(|e| StartError::Rules(format!("built-in: {e}")))?,
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| StartError::Rules(format!("cannot read {}: {e}", path.display())))?;
-            ExemptionList::parse(&text, &catalog)
-                .map_err(|e| StartError::Rules(format!("{}: {e}", path.display())))?
-        }
-    };
-    Ok(std::sync::Arc::new(crate::service::policy::PolicySet {
-        catalog,
-        conflicts: settings.conflicts.clone(),
-        rules: std::sync::Arc::new(rules),
-        exemptions: std::sync::Arc::new(exemptions),
-    }))
-}
-
-/// The registry: the file's units with the runtime changes stored in the database applied.
-pub fn build_registry(conn: &mut Conn, base: Vec<Unit>) -> Result<Registry, StoreError> {
-    let changes = store::units::load(conn)?;
-    let registry = Registry::new(base, crate::normalize::text::fold_name)
-        .map_err(|e| StoreError::Corrupt(format!("unit registry: {e}")))?;
-    let disabled: Vec<_> = changes
-        .disabled
-        .iter()
-        .filter_map(|c| crate::domain::unit::UnitCode::parse(c).ok())
-        .collect();
-    registry
-        .with_changes(changes.added, &disabled)
-        .map_err(|e| StoreError::Corrupt(format!("unit registry with runtime changes: {e}")))
-}
-
-/// Applies (SQLite, or when `migrate`) or checks (PostgreSQL) migrations on one connection.
-pub fn check_migrations(
-    conn: &mut Conn,
-    url: &DatabaseUrl,
-    migrate: bool,
-) -> Result<(), StartError> {
-    match (url, migrate) {
-        (DatabaseUrl::Sqlite(_), _) | (DatabaseUrl::Postgres(_), true) => {
-            let applied = store::conn::run_migrations(conn)?;
-            if !applied.is_empty() {
-                tracing::info!(count = applied.len(), "migrations applied");
-            }
-        }
-        (DatabaseUrl::Postgres(_), false) => {
-            let pending = store::conn::pending_migrations(conn)?;
-            if !pending.is_empty() {
-                return Err(StartError::PendingMigrations(pending));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Opens the database pool and applies or checks migrations.
-pub fn open_database(
-    settings: &Settings,
-    migrate: bool,
-) -> Result<(DatabaseUrl, store::Pool), StartError> {
-    let url = settings.database()?;
-    let pool = store::conn::pool(&url, settings.database_pool_size)?;
-    let mut conn = pool.get().map_err(StoreError::from)?;
-    check_migrations(&mut conn, &url, migrate)?;
-    Ok((url, pool))
-}
-
-/// One connection for a command-line tool (no pool, so no background threads are still
-/// connecting when the process exits), with migrations applied or checked as for `serve`.
-pub fn open_single(settings: &Settings, migrate: bool) -> Result<Conn, StartError> {
-    let url = settings.database()?;
-    let mut conn = url.establish()?;
-    check_migrations(&mut conn, &url, migrate)?;
-    Ok(conn)
-}
 
 /// The TLS material in force: server certificate and key, and client CAs with bindings.
 pub struct TlsMaterial {
@@ -247,45 +90,6 @@ pub fn tls_material(settings: &Settings, base_units: &[Unit]) -> Result<TlsMater
             dev_hint: None,
         })
     }
-}
-
-/// Where the personal-data key file lives (see [`load_pii_keys`]).
-pub fn pii_key_path(settings: &Settings) -> PathBuf {
-    settings.keys_dir().join("pii.key")
-}
-
-/// The keys that seal personal data: 64 random bytes (AES-256-GCM key, then the blind-index
-/// HMAC key) in `<data_dir>/keys/pii.key`, mode 0600, created on first start. Every instance of
-/// one deployment must use the same file.
-///
-/// Refuses to create a new key for a database that already holds records: they were sealed
-/// with another key (a wrong `data_dir`, or a key file not copied to this instance), and a new
-/// key would make new and old ID numbers unreadable to each other.
-pub fn load_pii_keys(
-    settings: &Settings,
-    conn: &mut Conn,
-) -> Result<crate::crypto::pii::PiiKeyring, StartError> {
-    let path = pii_key_path(settings);
-    if !path.exists() && store::records::any(conn)? {
-        return Err(StartError::Io(format!(
-            "there is no personal-data key at {}, but the database holds records sealed with \
-             one: point data_dir (PENEX_DATA_DIR) at the folder holding keys/pii.key, or copy \
-             that file from the other instances",
-            path.display()
-        )));
-    }
-    let bytes = crate::crypto::keys::load_or_create_secret(&path, 64)
-        .map_err(|e| StartError::Io(format!("personal-data key: {e}")))?;
-    let (enc, idx) = bytes.split_at(32.min(bytes.len()));
-    let enc: [u8; 32] = enc
-        .try_into()
-        .map_err(|_| StartError::Io(format!("{} is not 64 bytes", path.display())))?;
-    let idx: [u8; 32] = idx
-        .try_into()
-        .map_err(|_| StartError::Io(format!("{} is not 64 bytes", path.display())))?;
-    let cipher = crate::crypto::pii::PiiCipher::new(enc, idx, 1)
-        .map_err(|e| StartError::Io(format!("personal-data key: {e}")))?;
-    Ok(crate::crypto::pii::PiiKeyring::new(cipher))
 }
 
 fn state_pool_conn(

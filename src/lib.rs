@@ -1,6 +1,6 @@
 //! penex — the penalty exchange of the Yangtze River Delta.
 //!
-//! One crate: a library with a thin binary. A folder per part (see `docs/` and design.md):
+//! One crate: a library with a thin binary. A folder per part (ARCHITECTURE.md):
 //! `domain` (the types), `normalize` (raw → canonical, pure), `crypto` (pure, ring), `tls`,
 //! `store` (the only SQL), `cache`, `api` (the only HTTP), `app` (start-up), `import` (CSV and
 //! XLSX files pushed through the ingest service), `demo` (the whole loop on one machine), `cli`.

@@ -4,8 +4,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // reqwest and rustls need the ring provider installed before any client is built
-    // (stack.md L3).
+    // reqwest and rustls need the ring provider installed before any client is built: with
+    // none installed, rustls panics at the first handshake.
     penex::tls::config::install_default_provider();
     let cli = penex::cli::Cli::parse();
     let log = penex::config::Settings::load(cli.config.as_deref())

@@ -52,6 +52,9 @@ pub struct Identity {
     pub level: Option<Level>,
     /// How the caller authenticated.
     pub via: AuthMethod,
+    /// The unit's code, parsed (units only; `code` is its text).
+    #[serde(skip)]
+    pub unit: Option<crate::domain::unit::UnitCode>,
 }
 
 impl Identity {
@@ -67,6 +70,18 @@ impl Identity {
 pub struct Caller(pub Identity);
 
 impl Caller {
+    /// The identity of a unit and its parsed code; 403 for any other role.
+    pub fn require_unit(&self) -> Result<(&Identity, &crate::domain::unit::UnitCode), ApiError> {
+        let identity = self.require(&[Role::Unit])?;
+        match &identity.unit {
+            Some(code) => Ok((identity, code)),
+            None => Err(ApiError::internal(format!(
+                "unit identity {} without a parsed code",
+                identity.code
+            ))),
+        }
+    }
+
     /// The identity, if its role is one of `roles`; 403 otherwise.
     pub fn require(&self, roles: &[Role]) -> Result<&Identity, ApiError> {
         if roles.contains(&self.0.role) {
@@ -112,7 +127,7 @@ impl FromRequest for Caller {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_owned());
         Box::pin(async move {
-            let state = state.ok_or(ApiError::Internal)?;
+            let state = state.ok_or_else(|| ApiError::internal("no AppState in the app data"))?;
             let identity = if let Some(cert) = cert {
                 identify_certificate(&state, &cert.0)?
             } else if let Some(token) = bearer {
@@ -169,6 +184,7 @@ fn identify_certificate(state: &AppState, der: &[u8]) -> Result<Identity, ApiErr
                 party: Some(unit.party),
                 level: Some(unit.level),
                 via: AuthMethod::Certificate,
+                unit: Some(unit.code.clone()),
             })
         }
         role => Ok(Identity {
@@ -178,6 +194,7 @@ fn identify_certificate(state: &AppState, der: &[u8]) -> Result<Identity, ApiErr
             party: None,
             level: None,
             via: AuthMethod::Certificate,
+            unit: None,
         }),
     }
 }
@@ -229,13 +246,8 @@ async fn rate_limit(
     }
 }
 
-/// Hex SHA-256 of an API key, the form in which keys are stored.
-pub fn api_key_hash(token: &str) -> String {
-    hex::encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        token.as_bytes(),
-    ))
-}
+/// Hex SHA-256 of an API key, the form in which keys are stored (made by `service::admin`).
+pub use crate::service::admin::api_key_hash;
 
 async fn identify_api_key(state: &AppState, token: String) -> Result<Identity, ApiError> {
     let hash = api_key_hash(&token);
@@ -245,7 +257,10 @@ async fn identify_api_key(state: &AppState, token: String) -> Result<Identity, A
     let row = row.ok_or_else(|| ApiError::Forbidden {
         detail: "the API key is unknown or revoked".into(),
     })?;
-    let role: Role = row.role.parse().map_err(|_| ApiError::Internal)?;
+    let role: Role = row
+        .role
+        .parse()
+        .map_err(|e| ApiError::internal(format!("API key {}: role: {e}", row.name)))?;
     // API keys are only ever issued for analysts; anything else in the table is refused.
     if role != Role::Analyst {
         return Err(ApiError::Forbidden {
@@ -259,6 +274,7 @@ async fn identify_api_key(state: &AppState, token: String) -> Result<Identity, A
         party: None,
         level: None,
         via: AuthMethod::ApiKey,
+        unit: None,
     })
 }
 

@@ -6,11 +6,11 @@
 //! their whole party for a lead) and resolve them; analysts and operators read all.
 
 use super::auth::{Caller, Identity};
-use super::problem::{ApiError, Problem, ProblemFieldError};
+use super::params::Params;
+use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::domain::party::Role;
 use crate::domain::registry::Registry;
-use crate::domain::unit::UnitCode;
 use crate::service::conflicts::{self, Resolution, Role as ConflictRole};
 use crate::store::conflicts::ConflictRow;
 use crate::store::{self, StoreError};
@@ -118,8 +118,8 @@ pub struct ConflictQuery {
     #[param(example = "cfl_0a1b2c3d4e5f60718293")]
     pub after: Option<String>,
     /// Page size, 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500, example = 100)]
-    pub limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500, example = 100)]
+    pub limit: Option<String>,
 }
 
 /// How the units settled a conflict.
@@ -136,16 +136,13 @@ pub struct ResolveRequest {
 
 /// Whether a unit may see and settle a conflict: one of its records is the unit's own, or of a
 /// unit below it, or of its party for a lead.
-fn involves(registry: &Registry, unit: &UnitCode, c: &ConflictRow) -> bool {
-    conflicts::members(c)
-        .iter()
-        .any(|m| UnitCode::parse(&m.authority).is_ok_and(|a| registry.may_act_for(unit, &a)))
-}
-
 fn may_see(registry: &Registry, identity: &Identity, c: &ConflictRow) -> bool {
     match identity.role {
         Role::Analyst | Role::Operator => true,
-        Role::Unit => UnitCode::parse(&identity.code).is_ok_and(|u| involves(registry, &u, c)),
+        Role::Unit => identity
+            .unit
+            .as_ref()
+            .is_some_and(|u| conflicts::involves(registry, u, c)),
         _ => false,
     }
 }
@@ -204,7 +201,8 @@ fn view(
     params(ConflictQuery),
     responses(
         (status = 200, description = "A page of conflicts", body = ConflictPage),
-        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed query string (an unknown parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid query parameters: each named with the value seen and what was expected", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not admitted", body = Problem, content_type = "application/problem+json"),
     )
@@ -219,16 +217,10 @@ pub async fn list_conflicts(
         .require(&[Role::Unit, Role::Analyst, Role::Operator])?
         .clone();
     let q = query.into_inner();
-    let limit = match q.limit {
-        None => 100,
-        Some(n @ 1..=500) => n as usize,
-        Some(n) => {
-            return Err(ApiError::BadRequest {
-                code: "invalid_query",
-                detail: format!("limit {n}: expected 1 to 500"),
-            });
-        }
-    };
+    let mut params = Params::new();
+    let limit = params.limit(q.limit.as_deref(), 100, 500) as usize;
+    let after = params.id_after(q.after.as_deref(), "a conflict id (`cfl_…`)");
+    params.finish()?;
     let status = match q.status.unwrap_or_default() {
         StatusFilter::Open => Some("open"),
         StatusFilter::Resolved => Some("resolved"),
@@ -240,7 +232,7 @@ pub async fn list_conflicts(
     let page = state
         .db(move |c| -> Result<ConflictPage, StoreError> {
             let mut items = Vec::new();
-            let mut after = q.after.clone();
+            let mut after = after;
             let mut more = false;
             'scan: loop {
                 let rows = store::conflicts::list(c, status, after.as_deref(), 200)?;
@@ -340,24 +332,9 @@ pub async fn resolve_conflict(
     body: web::Json<ResolveRequest>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ConflictView>, ApiError> {
-    let identity = caller.require(&[Role::Unit])?.clone();
-    let unit = UnitCode::parse(&identity.code).map_err(|_| ApiError::Internal)?;
+    let (identity, unit) = caller.require_unit()?;
+    let (identity, unit) = (identity.clone(), unit.clone());
     let ResolveRequest { resolution, note } = body.into_inner();
-    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if note.as_deref().is_some_and(|n| {
-        n.chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    }) {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_note",
-            detail: "the note holds control characters".into(),
-            errors: vec![ProblemFieldError {
-                pointer: "/note".into(),
-                code: "control_character".into(),
-                detail: "expected printable text, tabs and line breaks only".into(),
-            }],
-        });
-    }
     let id = path.into_inner();
     let registry = state.registry();
     let catalog = state.policy.catalog.clone();
@@ -365,42 +342,24 @@ pub async fn resolve_conflict(
     let emitter = state.emitter();
     let today = state.clock.today();
     let actor = identity.actor();
-    enum Outcome {
-        NotFound,
-        NotOpen(String),
-        Done(Box<ConflictView>),
-    }
-    let outcome = state
-        .db(move |c| {
-            store::conn::write_tx(c, |c| -> Result<Outcome, StoreError> {
-                let Some(row) = store::conflicts::find(c, &id)? else {
-                    return Ok(Outcome::NotFound);
-                };
-                if !involves(&registry, &unit, &row) {
-                    return Ok(Outcome::NotFound);
-                }
-                let policy = policy.on(today);
-                match conflicts::resolve(
-                    c,
-                    &policy,
-                    &emitter,
-                    &row,
-                    resolution,
-                    note.as_deref(),
-                    &actor,
-                )? {
-                    None => Ok(Outcome::NotOpen(row.status)),
-                    Some(done) => Ok(Outcome::Done(Box::new(view(c, &catalog, done)?))),
-                }
-            })
+    let done = state
+        .call(move |c| {
+            let by = conflicts::Resolver {
+                unit: &unit,
+                actor: &actor,
+            };
+            let policy = policy.on(today);
+            conflicts::resolve_as(
+                c,
+                &registry,
+                &policy,
+                &emitter,
+                &by,
+                &id,
+                (resolution, note.as_deref()),
+            )
         })
         .await?;
-    match outcome {
-        Outcome::NotFound => Err(ApiError::NotFound),
-        Outcome::NotOpen(status) => Err(ApiError::Conflict {
-            code: "conflict_not_open",
-            detail: format!("the conflict is {status}; only open conflicts can be resolved"),
-        }),
-        Outcome::Done(v) => Ok(web::Json(*v)),
-    }
+    let view = state.db(move |c| view(c, &catalog, done)).await?;
+    Ok(web::Json(view))
 }

@@ -393,20 +393,66 @@ pub async fn get_dashboard(
                 .into(),
         });
     }
+    let figures = gather(&state, &identity).await?;
+    let html = render(&identity, &figures);
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(html))
+}
+
+/// Everything the dashboard draws, read for one caller (a lead sees its party's quality).
+struct Figures {
+    overview: stats::Overview,
+    months: stats::Timeseries,
+    types: stats::Timeseries,
+    cross: stats::CrossRegion,
+    quality: stats::Quality,
+    /// For analysts and operators only.
+    delivery: Option<stats::Delivery>,
+}
+
+async fn gather(state: &AppState, identity: &super::auth::Identity) -> Result<Figures, ApiError> {
     let registry = state.registry();
-    let visible = super::queries::visible_authorities(&registry, &identity)?;
-    let overview = stats::overview(&state).await?;
-    let months = stats::timeseries(&state, Metric::Records, SeriesBy::Party, None, None).await?;
+    let visible = super::queries::visible_authorities(&registry, identity)?;
+    let overview = stats::overview(state).await?;
+    let months = stats::timeseries(state, Metric::Records, SeriesBy::Party, None, None).await?;
     let types =
-        stats::timeseries(&state, Metric::Records, SeriesBy::ViolationType, None, None).await?;
-    let cross = stats::cross_region(&state).await?;
-    let quality = stats::quality(&state, visible).await?;
+        stats::timeseries(state, Metric::Records, SeriesBy::ViolationType, None, None).await?;
+    let cross = stats::cross_region(state).await?;
+    let quality = stats::quality(state, visible).await?;
     let delivery = if identity.role == Role::Unit {
         None
     } else {
-        Some(stats::delivery(&state).await?)
+        Some(stats::delivery(state).await?)
     };
 
+    Ok(Figures {
+        overview,
+        months,
+        types,
+        cross,
+        quality,
+        delivery,
+    })
+}
+
+/// The page: figures, charts as inline SVG, tables; every text from a unit escaped.
+fn render(identity: &super::auth::Identity, f: &Figures) -> String {
+    let Figures {
+        overview,
+        months,
+        types,
+        cross,
+        quality,
+        delivery,
+    } = f;
     let mut html = format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <title>penex — 长三角 penalty exchange</title><style>{STYLE}</style></head><body>\
@@ -477,7 +523,7 @@ pub async fn get_dashboard(
     let _ = write!(
         html,
         "<section id=\"quality\"><h2>Data quality per unit</h2>{}</section>",
-        quality_table(&quality)
+        quality_table(quality)
     );
     if let Some(d) = &delivery {
         let _ = write!(
@@ -487,16 +533,7 @@ pub async fn get_dashboard(
         );
     }
     html.push_str("</body></html>");
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
-             frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-        ))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("Cache-Control", "no-store"))
-        .body(html))
+    html
 }
 
 #[cfg(test)]

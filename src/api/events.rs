@@ -5,10 +5,11 @@
 //! the outbox (every retry is audited).
 
 use super::auth::Caller;
+use super::params::Params;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::domain::party::Role;
-use crate::store::{self, StoreError};
+use crate::store;
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -19,11 +20,11 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     /// Return events with a sequence number greater than this (0: from the start).
-    #[param(minimum = 0)]
-    pub after: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub after: Option<String>,
     /// At most this many events (1–1000, default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
+    pub limit: Option<String>,
 }
 
 /// One event of the feed.
@@ -74,7 +75,8 @@ pub struct EventPage {
     params(FeedQuery),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed query string (an unknown parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid query parameters: each named with the value seen and what was expected", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not admitted", body = Problem, content_type = "application/problem+json"),
     )
@@ -86,14 +88,10 @@ pub async fn list_events(
     state: web::Data<AppState>,
 ) -> Result<web::Json<EventPage>, ApiError> {
     caller.require(&[Role::Integrator, Role::Operator])?;
-    let after = query.after.unwrap_or(0);
-    let limit = query.limit.unwrap_or(100);
-    if after < 0 || !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            detail: "expected after >= 0 and 1 <= limit <= 1000".into(),
-        });
-    }
+    let mut params = Params::new();
+    let after = params.seq_after(query.after.as_deref());
+    let limit = i64::from(params.limit(query.limit.as_deref(), 100, 1000));
+    params.finish()?;
     let rows = state
         .db(move |c| store::events::after(c, after, limit))
         .await?;
@@ -180,11 +178,11 @@ pub struct OutboxQuery {
     /// `pending`, `delivered` or `dead` (default: all).
     pub status: Option<String>,
     /// Rows with a sequence number greater than this.
-    #[param(minimum = 0)]
-    pub after: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub after: Option<String>,
     /// At most this many rows (1–1000, default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
+    pub limit: Option<String>,
 }
 
 /// Outbox rows.
@@ -205,7 +203,8 @@ pub struct OutboxPage {
     params(OutboxQuery),
     responses(
         (status = 200, description = "Rows and counts", body = OutboxPage),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed query string (an unknown parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid query parameters: each named with the value seen and what was expected", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not admitted", body = Problem, content_type = "application/problem+json"),
     )
@@ -218,26 +217,21 @@ pub async fn list_outbox(
 ) -> Result<web::Json<OutboxPage>, ApiError> {
     caller.require(&[Role::Operator])?;
     let q = query.into_inner();
-    if let Some(s) = &q.status
-        && !matches!(s.as_str(), "pending" | "delivered" | "dead")
-    {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            detail: "status must be pending, delivered or dead".into(),
-        });
-    }
-    let after = q.after.unwrap_or(0);
-    let limit = q.limit.unwrap_or(100);
-    if after < 0 || !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            detail: "expected after >= 0 and 1 <= limit <= 1000".into(),
-        });
-    }
+    let mut params = Params::new();
+    let status = params.parse(
+        "status",
+        q.status.as_deref(),
+        "invalid_status",
+        "pending, delivered or dead",
+        |s| matches!(s, "pending" | "delivered" | "dead").then(|| s.to_owned()),
+    );
+    let after = params.seq_after(q.after.as_deref());
+    let limit = i64::from(params.limit(q.limit.as_deref(), 100, 1000));
+    params.finish()?;
     let page = state
         .db(move |c| {
             Ok(OutboxPage {
-                rows: store::outbox::list(c, q.status.as_deref(), after, limit)?,
+                rows: store::outbox::list(c, status.as_deref(), after, limit)?,
                 stats: store::outbox::stats(c)?,
             })
         })
@@ -270,59 +264,8 @@ pub async fn retry_outbox(
     let identity = caller.require(&[Role::Operator])?;
     let id = path.into_inner();
     let actor = identity.actor();
-    let target = id.clone();
-    let result = state.db(move |c| retry_event(c, &target, &actor)).await?;
-    match result {
-        RetryResult::Missing => Err(ApiError::NotFound),
-        RetryResult::Delivered => Err(ApiError::Conflict {
-            code: "already_delivered",
-            detail: format!("event {id} is already delivered"),
-        }),
-        RetryResult::Done(view) => Ok(web::Json(*view)),
-    }
-}
-
-/// What a retry did.
-#[derive(Debug)]
-pub enum RetryResult {
-    /// No such event.
-    Missing,
-    /// Already delivered: nothing to do.
-    Delivered,
-    /// Due now.
-    Done(Box<store::outbox::OutboxView>),
-}
-
-/// Retries one event's delivery in one audited transaction (shared with `penex outbox retry`).
-pub fn retry_event(
-    conn: &mut store::Conn,
-    event_id: &str,
-    actor: &str,
-) -> Result<RetryResult, StoreError> {
-    store::conn::write_tx(conn, |c| {
-        let Some(before) = store::outbox::find(c, event_id)? else {
-            return Ok(RetryResult::Missing);
-        };
-        if !store::outbox::retry(c, event_id, store::now_utc())? {
-            return Ok(RetryResult::Delivered);
-        }
-        store::audit::append(
-            c,
-            &store::audit::NewAudit {
-                actor,
-                action: "outbox.retry",
-                target: event_id,
-                detail: &serde_json::json!({
-                    "seq": before.event_seq,
-                    "status": before.status,
-                    "attempts": before.attempts,
-                })
-                .to_string(),
-            },
-        )?;
-        Ok(match store::outbox::find(c, event_id)? {
-            Some(v) => RetryResult::Done(Box::new(v)),
-            None => RetryResult::Missing,
-        })
-    })
+    let view = state
+        .call(move |c| crate::service::outbox::retry(c, &id, &actor))
+        .await?;
+    Ok(web::Json(view))
 }

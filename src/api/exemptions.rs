@@ -6,11 +6,10 @@
 //! operators run the check. Exemptions are never published and never count as penalties.
 
 use super::auth::Caller;
-use super::problem::{ApiError, Problem};
+use super::problem::{ApiError, Problem, ProblemCode, ProblemFieldError};
 use super::state::AppState;
 use crate::crypto::pii::KIND_RESIDENT_ID;
 use crate::domain::party::{Party, Role};
-use crate::domain::unit::UnitCode;
 use crate::normalize::ids::{normalize_resident_id, normalize_uscc};
 use crate::service::exemptions::parse_day;
 use crate::store;
@@ -82,8 +81,8 @@ pub async fn report_exemption(
     body: web::Json<ExemptionRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let identity = caller.require(&[Role::Unit])?.clone();
-    let me = UnitCode::parse(&identity.code).map_err(|_| ApiError::Internal)?;
+    let (identity, me) = caller.require_unit()?;
+    let (identity, me) = (identity.clone(), me.clone());
     let registry = state.registry();
     let policy = state.policy.clone();
     let pii = state.pii.clone();
@@ -173,7 +172,8 @@ pub struct FirstViolationAnswer {
     params(FirstViolationQuery),
     responses(
         (status = 200, description = "The answer", body = FirstViolationAnswer),
-        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed query string (an unknown parameter)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid query parameters: each named with the value seen and what was expected", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not admitted", body = Problem, content_type = "application/problem+json"),
     )
@@ -187,55 +187,104 @@ pub async fn first_violation(
     let identity = caller
         .require(&[Role::Unit, Role::Analyst, Role::Operator])?
         .clone();
-    let q = query.into_inner();
-    let bad = |detail: String| ApiError::BadRequest {
-        code: "invalid_query",
-        detail,
+    let question = read_question(&state, &identity, query.into_inner())?;
+    Ok(web::Json(look_back(&state, question).await?))
+}
+
+/// A first-violation question, read and checked.
+struct Question {
+    /// The catalogue code asked about.
+    code: String,
+    /// The subject: a normalized USCC, or the blind index of a resident ID.
+    uscc: Option<String>,
+    id_index: Option<String>,
+    /// The day asked about; the window ends on it.
+    on: NaiveDate,
+}
+
+/// Reads the query: the day (default today), the violation type (a catalogue code, or a type
+/// the catalogue maps for the caller's party), exactly one of `uscc` and `id_no`. Each bad
+/// parameter is a 422 naming it.
+fn read_question(
+    state: &AppState,
+    identity: &super::auth::Identity,
+    q: FirstViolationQuery,
+) -> Result<Question, ApiError> {
+    let bad = |param: &str, detail: String| {
+        ApiError::with_errors(
+            ProblemCode::InvalidQuery,
+            format!("invalid query parameter(s): {param}"),
+            vec![ProblemFieldError {
+                pointer: format!("/{param}"),
+                code: "invalid_value".into(),
+                detail,
+            }],
+        )
     };
     let today = state.clock.today();
     let on = match q.on.as_deref() {
         None => today,
-        Some(t) => parse_day(t, "on", today).map_err(|e| bad(format!("on: {}", e.detail)))?,
+        Some(t) => parse_day(t, "on", today).map_err(|e| bad("on", format!("on: {}", e.detail)))?,
     };
-    let policy = state.policy.clone();
+    let policy = &state.policy;
     let party = identity.party.unwrap_or(Party::Shanghai);
     let code = match policy.catalog.get(q.violation_type.trim()) {
         Some(t) => t.code.clone(),
         None => match policy.catalog.map(party, &q.violation_type) {
             Some((t, _)) => t.code.clone(),
             None => {
-                return Err(bad(format!(
-                    "violation_type {:?} is neither a catalogue code nor a type the catalogue \
+                return Err(bad(
+                    "violation_type",
+                    format!(
+                        "violation_type {:?} is neither a catalogue code nor a type the catalogue \
                      maps; expected one of {}",
-                    crate::normalize::issue::excerpt(&q.violation_type),
-                    policy
-                        .catalog
-                        .types()
-                        .iter()
-                        .map(|t| t.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
+                        crate::normalize::issue::excerpt(&q.violation_type),
+                        policy
+                            .catalog
+                            .types()
+                            .iter()
+                            .map(|t| t.code.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
             }
         },
     };
     let (uscc, id_index) = match (q.uscc.as_deref(), q.id_no.as_deref()) {
         (Some(u), None) => (
-            Some(normalize_uscc(u).map_err(|e| bad(format!("uscc: {e}")))?),
+            Some(normalize_uscc(u).map_err(|e| bad("uscc", format!("uscc: {e}")))?),
             None,
         ),
         (None, Some(i)) => {
-            let id = normalize_resident_id(i).map_err(|e| bad(format!("id_no: {e}")))?;
+            let id = normalize_resident_id(i).map_err(|e| bad("id_no", format!("id_no: {e}")))?;
             let idx = state
                 .pii
                 .blind_index(KIND_RESIDENT_ID, &id)
-                .map_err(|_| ApiError::Internal)?;
+                .map_err(ApiError::internal)?;
             (None, Some(idx))
         }
-        _ => return Err(bad("give exactly one of uscc and id_no".into())),
+        _ => return Err(bad("uscc", "give exactly one of uscc and id_no".into())),
     };
+    Ok(Question {
+        code,
+        uscc,
+        id_index,
+        on,
+    })
+}
+
+/// The subject's penalties and exemptions of the same type in the look-back window before
+/// `on`, in every party.
+async fn look_back(state: &AppState, question: Question) -> Result<FirstViolationAnswer, ApiError> {
+    let Question {
+        code,
+        uscc,
+        id_index,
+        on,
+    } = question;
     let from = on
-        .checked_sub_months(Months::new(policy.exemptions.lookback_months))
+        .checked_sub_months(Months::new(state.policy.exemptions.lookback_months))
         .unwrap_or(NaiveDate::MIN);
     let compared = code.clone();
     let (penalties, exemptions) = state
@@ -272,12 +321,12 @@ pub async fn first_violation(
         .filter(|e| e.violation_code == compared)
         .map(Into::into)
         .collect();
-    Ok(web::Json(FirstViolationAnswer {
+    Ok(FirstViolationAnswer {
         first: penalties.is_empty() && exemptions.is_empty(),
         violation_type: code,
         window_from: from,
         window_to: on,
         penalties,
         exemptions,
-    }))
+    })
 }

@@ -4,7 +4,8 @@
 //! masked); units repair records they have rights over, after the minimum publicity period.
 
 use super::auth::Caller;
-use super::problem::{ApiError, Problem};
+use super::params::Params;
+use super::problem::{ApiError, Problem, ProblemCode};
 use super::state::AppState;
 use crate::domain::mask::mask_name;
 use crate::domain::party::Role;
@@ -125,10 +126,11 @@ pub struct FlagQuery {
     #[param(example = "91310106MA1FL0A01X")]
     pub subject: Option<String>,
     /// Cursor: the `next_after` of the previous page.
+    #[param(example = "flg_0a1b2c3d4e5f60718293")]
     pub after: Option<String>,
     /// Page size, 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500, example = 100)]
-    pub limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500, example = 100)]
+    pub limit: Option<String>,
 }
 
 fn view(
@@ -216,7 +218,8 @@ const READERS: [Role; 4] = [Role::Unit, Role::Analyst, Role::Operator, Role::Int
     params(FlagQuery),
     responses(
         (status = 200, description = "A page of flags", body = FlagPage),
-        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed query string (an unknown parameter), or a subject key of no known form", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid query parameters: each named with the value seen and what was expected", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not admitted", body = Problem, content_type = "application/problem+json"),
     )
@@ -229,44 +232,31 @@ pub async fn list_flags(
 ) -> Result<web::Json<FlagPage>, ApiError> {
     caller.require(&READERS)?;
     let q = query.into_inner();
-    let limit = match q.limit {
-        None => 100,
-        Some(n @ 1..=500) => i64::from(n),
-        Some(n) => {
-            return Err(ApiError::BadRequest {
-                code: "invalid_query",
-                detail: format!("limit {n}: expected 1 to 500"),
-            });
-        }
-    };
-    let party = match q
-        .party
-        .as_deref()
-        .map(str::parse::<crate::domain::party::Party>)
-    {
-        None => None,
-        Some(Ok(p)) => Some(p.code().to_owned()),
-        Some(Err(e)) => {
-            return Err(ApiError::BadRequest {
-                code: "invalid_query",
-                detail: format!("party: {e}"),
-            });
-        }
-    };
+    let mut params = Params::new();
+    let limit = i64::from(params.limit(q.limit.as_deref(), 100, 500));
+    let after = params.id_after(q.after.as_deref(), "a flag id (`flg_…`)");
+    let party = params
+        .parse(
+            "party",
+            q.party.as_deref(),
+            "invalid_party",
+            "SH, JS, ZJ or AH",
+            |s| s.parse::<crate::domain::party::Party>().ok(),
+        )
+        .map(|p| p.code().to_owned());
+    params.finish()?;
     let subject_key = match q.subject.as_deref() {
         None => None,
-        Some(k) => {
-            Some(
-                super::subjects::SubjectKey::parse(k).ok_or_else(|| ApiError::BadRequest {
-                    code: "invalid_query",
-                    detail: format!(
-                        "subject {:?}: expected {}",
-                        crate::normalize::issue::excerpt(k),
-                        super::subjects::SubjectKey::EXPECTED
-                    ),
-                })?,
+        Some(k) => Some(super::subjects::SubjectKey::parse(k).ok_or_else(|| {
+            ApiError::new(
+                ProblemCode::InvalidSubjectKey,
+                format!(
+                    "subject {:?}: expected {}",
+                    crate::normalize::issue::excerpt(k),
+                    super::subjects::SubjectKey::EXPECTED
+                ),
             )
-        }
+        })?),
     };
     let mut filter = FlagFilter {
         status: q.status.map(|s| s.as_str().to_owned()),
@@ -276,7 +266,6 @@ pub async fn list_flags(
         subject: None,
     };
     let rules = state.policy.rules.clone();
-    let after = q.after;
     let page = state
         .db(move |c| -> Result<FlagPage, StoreError> {
             if let Some(k) = &subject_key {
@@ -385,9 +374,8 @@ async fn repair(
 }
 
 fn repairing_unit(caller: &Caller) -> Result<(UnitCode, String), ApiError> {
-    let id = caller.require(&[Role::Unit])?;
-    let unit = UnitCode::parse(&id.code).map_err(|_| ApiError::Internal)?;
-    Ok((unit, id.actor()))
+    let (id, unit) = caller.require_unit()?;
+    Ok((unit.clone(), id.actor()))
 }
 
 /// Credit repair of one record: its publicity ends today.

@@ -137,11 +137,8 @@ impl Metrics {
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
-            .map_err(|e| {
-                tracing::error!(error = %e, "metrics could not be encoded");
-                ApiError::Internal
-            })?;
-        String::from_utf8(out).map_err(|_| ApiError::Internal)
+            .map_err(|e| ApiError::internal(format!("metrics could not be encoded: {e}")))?;
+        String::from_utf8(out).map_err(ApiError::internal)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod events;
 pub mod exemptions;
 pub mod flags;
 pub mod metrics;
+pub mod params;
 pub mod problem;
 pub mod queries;
 pub mod records;

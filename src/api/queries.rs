@@ -11,7 +11,8 @@
 //! value seen and what was expected, never a 500.
 
 use super::auth::{Caller, Identity};
-use super::problem::{ApiError, Problem, ProblemFieldError};
+use super::params::Params;
+use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::domain::party::{Party, Role};
 use crate::domain::record::PenaltyCategory;
@@ -238,53 +239,6 @@ pub struct RecordPage {
     pub next_cursor: Option<String>,
 }
 
-/// Collects the problems of a query, one per parameter.
-#[derive(Default)]
-struct Bad(Vec<ProblemFieldError>);
-
-impl Bad {
-    fn add(&mut self, param: &str, code: &str, seen: &str, expected: &str) {
-        let seen: String = seen.chars().take(80).collect();
-        self.0.push(ProblemFieldError {
-            pointer: format!("/{param}"),
-            code: code.into(),
-            detail: format!("{param}: got {seen:?}; expected {expected}"),
-        });
-    }
-
-    fn into_result(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            return Ok(());
-        }
-        let names: Vec<&str> = self
-            .0
-            .iter()
-            .map(|e| e.pointer.trim_start_matches('/'))
-            .collect();
-        Err(ApiError::Unprocessable {
-            code: "invalid_query",
-            detail: format!("invalid query parameter(s): {}", names.join(", ")),
-            errors: self.0,
-        })
-    }
-}
-
-fn parse_with<T>(
-    bad: &mut Bad,
-    param: &str,
-    value: Option<&str>,
-    code: &str,
-    expected: &str,
-    parse: impl FnOnce(&str) -> Option<T>,
-) -> Option<T> {
-    let v = value?;
-    let parsed = parse(v.trim());
-    if parsed.is_none() {
-        bad.add(param, code, v, expected);
-    }
-    parsed
-}
-
 fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
@@ -322,11 +276,13 @@ pub fn visible_authorities(
     match identity.role {
         Role::Analyst | Role::Operator => Ok(None),
         Role::Unit => {
-            let me = UnitCode::parse(&identity.code).map_err(|_| ApiError::Internal)?;
+            let me = identity.unit.as_ref().ok_or_else(|| {
+                ApiError::internal(format!("unit {} without a parsed code", identity.code))
+            })?;
             Ok(Some(
                 registry
                     .units()
-                    .filter(|u| registry.may_act_for(&me, &u.code))
+                    .filter(|u| registry.may_act_for(me, &u.code))
                     .map(|u| u.code.to_string())
                     .collect(),
             ))
@@ -354,30 +310,28 @@ fn parse_record_query(
     visible: Option<Vec<String>>,
     today: chrono::NaiveDate,
 ) -> Result<Parsed, ApiError> {
-    let mut bad = Bad::default();
-    let party = parse_with(
-        &mut bad,
+    let mut bad = Params::new();
+    let party = bad.parse(
         "party",
         q.party.as_deref(),
         "invalid_party",
         "one of SH, JS, ZJ, AH",
         |s| s.parse::<Party>().ok(),
     );
-    let descendants = parse_with(
-        &mut bad,
-        "descendants",
-        q.descendants.as_deref(),
-        "invalid_boolean",
-        "true or false",
-        |s| match s {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => None,
-        },
-    )
-    .unwrap_or(false);
-    let unit = parse_with(
-        &mut bad,
+    let descendants = bad
+        .parse(
+            "descendants",
+            q.descendants.as_deref(),
+            "invalid_boolean",
+            "true or false",
+            |s| match s {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
+        )
+        .unwrap_or(false);
+    let unit = bad.parse(
         "unit",
         q.unit.as_deref(),
         "unknown_unit",
@@ -396,16 +350,14 @@ fn parse_record_query(
             "`descendants` only together with `unit`",
         );
     }
-    let uscc = parse_with(
-        &mut bad,
+    let uscc = bad.parse(
         "uscc",
         q.uscc.as_deref(),
         "invalid_uscc",
         "an 18-character unified social credit code with a valid check character",
         |s| crate::normalize::ids::normalize_uscc(s).ok(),
     );
-    let subject = parse_with(
-        &mut bad,
+    let subject = bad.parse(
         "subject",
         q.subject.as_deref(),
         "invalid_subject",
@@ -417,16 +369,14 @@ fn parse_record_query(
             .then(|| s.to_owned())
         },
     );
-    let violation_code = parse_with(
-        &mut bad,
+    let violation_code = bad.parse(
         "violation_code",
         q.violation_code.as_deref(),
         "unknown_violation_code",
         "a code of the violation-type catalogue, e.g. road_occupation_business",
         |s| catalog.get(s.trim()).map(|t| vec![t.code.clone()]),
     );
-    let violation_group = parse_with(
-        &mut bad,
+    let violation_group = bad.parse(
         "violation_group",
         q.violation_group.as_deref(),
         "unknown_violation_group",
@@ -445,8 +395,7 @@ fn parse_record_query(
         (Some(a), Some(b)) => Some(a.into_iter().filter(|c| b.contains(c)).collect()),
         (a, b) => a.or(b),
     };
-    let violation_type = parse_with(
-        &mut bad,
+    let violation_type = bad.parse(
         "violation_type",
         q.violation_type.as_deref(),
         "invalid_violation_type",
@@ -456,8 +405,7 @@ fn parse_record_query(
             (!f.is_empty() && f.chars().count() <= 200).then_some(f)
         },
     );
-    let category = parse_with(
-        &mut bad,
+    let category = bad.parse(
         "category",
         q.category.as_deref(),
         "invalid_category",
@@ -470,16 +418,14 @@ fn parse_record_query(
         },
     );
     let date = "a date YYYY-MM-DD";
-    let decided_from = parse_with(
-        &mut bad,
+    let decided_from = bad.parse(
         "decided_from",
         q.decided_from.as_deref(),
         "invalid_date",
         date,
         parse_date,
     );
-    let decided_to = parse_with(
-        &mut bad,
+    let decided_to = bad.parse(
         "decided_to",
         q.decided_to.as_deref(),
         "invalid_date",
@@ -498,16 +444,14 @@ fn parse_record_query(
     }
     let fen = "a whole number of fen, 0 or more";
     let amount = |s: &str| s.parse::<i64>().ok().filter(|n| *n >= 0);
-    let fine_min = parse_with(
-        &mut bad,
+    let fine_min = bad.parse(
         "fine_min_fen",
         q.fine_min_fen.as_deref(),
         "invalid_amount",
         fen,
         amount,
     );
-    let fine_max = parse_with(
-        &mut bad,
+    let fine_max = bad.parse(
         "fine_max_fen",
         q.fine_max_fen.as_deref(),
         "invalid_amount",
@@ -524,8 +468,7 @@ fn parse_record_query(
             &format!("an amount of at least fine_min_fen ({lo})"),
         );
     }
-    let state = parse_with(
-        &mut bad,
+    let state = bad.parse(
         "status",
         q.status.as_deref(),
         "invalid_status",
@@ -539,21 +482,20 @@ fn parse_record_query(
             _ => None,
         },
     );
-    let order = parse_with(
-        &mut bad,
-        "sort",
-        q.sort.as_deref(),
-        "invalid_sort",
-        "decision_date_desc or decision_date_asc",
-        |s| match s {
-            "decision_date_desc" => Some(Order::Desc),
-            "decision_date_asc" => Some(Order::Asc),
-            _ => None,
-        },
-    )
-    .unwrap_or(Order::Desc);
-    let after = parse_with(
-        &mut bad,
+    let order = bad
+        .parse(
+            "sort",
+            q.sort.as_deref(),
+            "invalid_sort",
+            "decision_date_desc or decision_date_asc",
+            |s| match s {
+                "decision_date_desc" => Some(Order::Desc),
+                "decision_date_asc" => Some(Order::Asc),
+                _ => None,
+            },
+        )
+        .unwrap_or(Order::Desc);
+    let after = bad.parse(
         "cursor",
         q.cursor.as_deref(),
         "invalid_cursor",
@@ -573,20 +515,20 @@ fn parse_record_query(
         }
         None => None,
     };
-    let limit = parse_with(
-        &mut bad,
-        "limit",
-        q.limit.as_deref(),
-        "invalid_limit",
-        "a whole number from 1 to 500",
-        |s| {
-            s.parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_RECORDS_LIMIT).contains(n))
-        },
-    )
-    .unwrap_or(DEFAULT_RECORDS_LIMIT);
-    bad.into_result()?;
+    let limit = bad
+        .parse(
+            "limit",
+            q.limit.as_deref(),
+            "invalid_limit",
+            "a whole number from 1 to 500",
+            |s| {
+                s.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_RECORDS_LIMIT).contains(n))
+            },
+        )
+        .unwrap_or(DEFAULT_RECORDS_LIMIT);
+    bad.finish()?;
     let by_unit = unit.map(|u| {
         let mut codes = vec![u.to_string()];
         if descendants {
@@ -667,27 +609,7 @@ pub async fn list_records(
         state.clock.today(),
     )?;
     let (rows, total, more) = state
-        .db(move |c| -> Result<_, StoreError> {
-            let mut filter = filter;
-            if let Some(ids) = filter.subject_ids.take() {
-                let mut all = Vec::new();
-                for id in ids {
-                    all.extend(store::queries::subject_with_linked(c, &id)?);
-                }
-                filter.subject_ids = Some(all);
-            }
-            let total = store::queries::count_records(c, &filter)?;
-            let mut rows = store::queries::list_records(
-                c,
-                &filter,
-                order,
-                after.as_ref(),
-                i64::from(limit) + 1,
-            )?;
-            let more = rows.len() > limit as usize;
-            rows.truncate(limit as usize);
-            Ok((rows, total, more))
-        })
+        .db(move |c| read_page(c, filter, order, after, limit))
         .await?;
     let me = match identity.role {
         Role::Unit => Some(identity.code.clone()),
@@ -708,42 +630,75 @@ pub async fn list_records(
     };
     let items = rows
         .into_iter()
-        .map(|r| {
-            let how = if me.as_deref() == Some(r.authority_code.as_str()) {
-                Reveal::Clear
-            } else {
-                Reveal::Masked
-            };
-            let mut record = serde_json::from_str(&r.canonical_json).unwrap_or(Value::Null);
-            reveal(&state.pii, &mut record, how);
-            RecordItem {
-                classification: Classified::of_row(&state.policy.catalog, &r),
-                authority_name: UnitCode::parse(&r.authority_code)
-                    .ok()
-                    .and_then(|c| registry.get(&c).map(|u| u.name.clone()))
-                    .unwrap_or_default(),
-                id: r.id,
-                authority_code: r.authority_code,
-                party: r.party,
-                decision_no: r.decision_no,
-                decision_date: r.decision_date,
-                violation_type: r.violation_type,
-                fine_fen: r.fine_fen,
-                status: r.status,
-                version: r.version,
-                publicity_until: r.publicity_until,
-                subject_id: r.subject_id,
-                conflict_id: r.conflict_id,
-                conflict_role: r.conflict_role,
-                record,
-            }
-        })
+        .map(|r| record_item(&state, &registry, me.as_deref(), r))
         .collect();
     Ok(web::Json(RecordPage {
         items,
         total,
         next_cursor,
     }))
+}
+
+/// One page of records (a subject filter widened to the subjects linked to it), the total
+/// over all pages, and whether more follow.
+fn read_page(
+    c: &mut store::Conn,
+    mut filter: RecordFilter,
+    order: Order,
+    after: Option<Keyset>,
+    limit: u32,
+) -> Result<(Vec<store::records::RecordRow>, i64, bool), StoreError> {
+    if let Some(ids) = filter.subject_ids.take() {
+        let mut all = Vec::new();
+        for id in ids {
+            all.extend(store::queries::subject_with_linked(c, &id)?);
+        }
+        filter.subject_ids = Some(all);
+    }
+    let total = store::queries::count_records(c, &filter)?;
+    let mut rows =
+        store::queries::list_records(c, &filter, order, after.as_ref(), i64::from(limit) + 1)?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok((rows, total, more))
+}
+
+/// A stored record as a list item: ID numbers in clear for its deciding unit (`me`), masked
+/// for everyone else.
+fn record_item(
+    state: &AppState,
+    registry: &Registry,
+    me: Option<&str>,
+    r: store::records::RecordRow,
+) -> RecordItem {
+    let how = if me == Some(r.authority_code.as_str()) {
+        Reveal::Clear
+    } else {
+        Reveal::Masked
+    };
+    let mut record = serde_json::from_str(&r.canonical_json).unwrap_or(Value::Null);
+    reveal(&state.pii, &mut record, how);
+    RecordItem {
+        classification: Classified::of_row(&state.policy.catalog, &r),
+        authority_name: UnitCode::parse(&r.authority_code)
+            .ok()
+            .and_then(|c| registry.get(&c).map(|u| u.name.clone()))
+            .unwrap_or_default(),
+        id: r.id,
+        authority_code: r.authority_code,
+        party: r.party,
+        decision_no: r.decision_no,
+        decision_date: r.decision_date,
+        violation_type: r.violation_type,
+        fine_fen: r.fine_fen,
+        status: r.status,
+        version: r.version,
+        publicity_until: r.publicity_until,
+        subject_id: r.subject_id,
+        conflict_id: r.conflict_id,
+        conflict_role: r.conflict_role,
+        record,
+    }
 }
 
 /// Query of `GET /v1/subjects`.
@@ -834,7 +789,7 @@ pub async fn search_subjects(
 ) -> Result<web::Json<SubjectPage>, ApiError> {
     caller.require(&[Role::Unit, Role::Analyst, Role::Operator])?;
     let q = query.into_inner();
-    let mut bad = Bad::default();
+    let mut bad = Params::new();
     let name = crate::normalize::text::fold_name(&q.q);
     if name.is_empty() || q.q.chars().count() > 100 {
         bad.add(
@@ -844,79 +799,60 @@ pub async fn search_subjects(
             "1 to 100 characters that are not all whitespace",
         );
     }
-    let limit = parse_with(
-        &mut bad,
-        "limit",
-        q.limit.as_deref(),
-        "invalid_limit",
-        "a whole number from 1 to 100",
-        |s| {
-            s.parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_SUBJECTS_LIMIT).contains(n))
-        },
-    )
-    .unwrap_or(20);
-    let after = parse_with(
-        &mut bad,
-        "after",
-        q.after.as_deref(),
-        "invalid_cursor",
-        "a subject id (`sub_…`)",
-        |s| (s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic())).then(|| s.to_owned()),
-    );
-    bad.into_result()?;
+    let limit = bad.limit(q.limit.as_deref(), 20, MAX_SUBJECTS_LIMIT);
+    let after = bad.id_after(q.after.as_deref(), "a subject id (`sub_…`)");
+    bad.finish()?;
     let search = SubjectSearch {
         uscc_prefix: uscc_prefix(&q.q),
         name: Some(name),
     };
     let page = state
-        .db(move |c| -> Result<SubjectPage, StoreError> {
-            let total = store::queries::count_subjects(c, &search)?;
-            let mut rows = store::queries::search_subjects(
-                c,
-                &search,
-                after.as_deref(),
-                i64::from(limit) + 1,
-            )?;
-            let more = rows.len() > limit as usize;
-            rows.truncate(limit as usize);
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let names = store::queries::names_of(c, &ids)?;
-            let items: Vec<SubjectHit> = rows
-                .into_iter()
-                .map(|r| SubjectHit {
-                    identifier: matches!(
-                        r.key_kind.as_str(),
-                        "uscc" | "org_code" | "registration_no"
-                    )
-                    .then(|| r.key_value.clone()),
-                    names: names
-                        .iter()
-                        .filter(|(s, _)| *s == r.id)
-                        .map(|(_, n)| n.clone())
-                        .collect(),
-                    id: r.id,
-                    key_kind: r.key_kind,
-                    strong: r.strong,
-                    kind: r.kind,
-                    party: r.party,
-                    linked_to: r.linked_to,
-                })
-                .collect();
-            let next_after = if more {
-                items.last().map(|s| s.id.clone())
-            } else {
-                None
-            };
-            Ok(SubjectPage {
-                items,
-                total,
-                next_after,
-            })
-        })
+        .db(move |c| subject_page(c, &search, after.as_deref(), limit))
         .await?;
     Ok(web::Json(page))
+}
+
+/// One page of subjects found by a search, with every name each was seen under.
+fn subject_page(
+    c: &mut store::Conn,
+    search: &SubjectSearch,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<SubjectPage, StoreError> {
+    let total = store::queries::count_subjects(c, search)?;
+    let mut rows = store::queries::search_subjects(c, search, after, i64::from(limit) + 1)?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let names = store::queries::names_of(c, &ids)?;
+    let items: Vec<SubjectHit> = rows
+        .into_iter()
+        .map(|r| SubjectHit {
+            identifier: matches!(r.key_kind.as_str(), "uscc" | "org_code" | "registration_no")
+                .then(|| r.key_value.clone()),
+            names: names
+                .iter()
+                .filter(|(s, _)| *s == r.id)
+                .map(|(_, n)| n.clone())
+                .collect(),
+            id: r.id,
+            key_kind: r.key_kind,
+            strong: r.strong,
+            kind: r.kind,
+            party: r.party,
+            linked_to: r.linked_to,
+        })
+        .collect();
+    let next_after = if more {
+        items.last().map(|s| s.id.clone())
+    } else {
+        None
+    };
+    Ok(SubjectPage {
+        items,
+        total,
+        next_after,
+    })
 }
 
 #[cfg(test)]

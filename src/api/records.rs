@@ -5,14 +5,15 @@
 //! are shown in clear only to the deciding unit.
 
 use super::auth::{Caller, Identity};
-use super::problem::{ApiError, Problem, ProblemFieldError};
+use super::problem::{ApiError, Problem, ProblemCode, ProblemFieldError};
 use super::state::AppState;
 use crate::domain::party::Role;
 use crate::domain::unit::UnitCode;
 use crate::normalize::{FieldIssue, NormalizeContext};
-use crate::service::ingest::{self, BatchMeta, ItemOutcome, PrepareError, RevokeReason};
+use crate::service::ingest::{self, BatchMeta, ItemOutcome, PrepareError};
+use crate::service::revoke::{self, RevokeReason};
 use crate::service::sealing::{Reveal, reveal};
-use crate::store::{self, StoreError};
+use crate::store;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use futures_util::StreamExt;
@@ -40,9 +41,11 @@ pub async fn read_json_body(
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest {
-            code: "malformed_body",
-            detail: format!("the body could not be read: {e}"),
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(
+                ProblemCode::MalformedBody,
+                format!("the body could not be read: {e}"),
+            )
         })?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge {
@@ -52,9 +55,11 @@ pub async fn read_json_body(
         body.extend_from_slice(&chunk);
     }
     let body = body.freeze();
-    let value: Value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
-        code: "malformed_json",
-        detail: format!("the body is not valid JSON: {e}"),
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            ProblemCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
     })?;
     Ok((body, value))
 }
@@ -73,10 +78,10 @@ fn split_items(body: Value, max: usize) -> Result<Items, ApiError> {
         Value::Object(mut map) if map.contains_key("records") => match map.remove("records") {
             Some(Value::Array(items)) => (items, true, "/records"),
             Some(other) => {
-                return Err(ApiError::Unprocessable {
-                    code: "invalid_body",
-                    detail: "`records` must be an array of records".into(),
-                    errors: vec![ProblemFieldError {
+                return Err(ApiError::with_errors(
+                    ProblemCode::InvalidBody,
+                    "`records` must be an array of records",
+                    vec![ProblemFieldError {
                         pointer: "/records".into(),
                         code: "invalid_type".into(),
                         detail: format!(
@@ -84,17 +89,17 @@ fn split_items(body: Value, max: usize) -> Result<Items, ApiError> {
                             crate::normalize::record::json_kind(&other)
                         ),
                     }],
-                });
+                ));
             }
             None => (Vec::new(), true, "/records"),
         },
         Value::Object(map) => (vec![Value::Object(map)], false, ""),
         Value::Array(items) => (items, true, ""),
         other => {
-            return Err(ApiError::Unprocessable {
-                code: "invalid_body",
-                detail: "expected a record object, {\"records\": [...]} or an array".into(),
-                errors: vec![ProblemFieldError {
+            return Err(ApiError::with_errors(
+                ProblemCode::InvalidBody,
+                "expected a record object, {\"records\": [...]} or an array",
+                vec![ProblemFieldError {
                     pointer: String::new(),
                     code: "invalid_type".into(),
                     detail: format!(
@@ -102,19 +107,19 @@ fn split_items(body: Value, max: usize) -> Result<Items, ApiError> {
                         crate::normalize::record::json_kind(&other)
                     ),
                 }],
-            });
+            ));
         }
     };
     if items.is_empty() {
-        return Err(ApiError::Unprocessable {
-            code: "empty_batch",
-            detail: "the batch holds no records".into(),
-            errors: vec![ProblemFieldError {
+        return Err(ApiError::with_errors(
+            ProblemCode::EmptyBatch,
+            "the batch holds no records",
+            vec![ProblemFieldError {
                 pointer: base.into(),
                 code: "required".into(),
                 detail: "expected at least one record".into(),
             }],
-        });
+        ));
     }
     if items.len() > max {
         return Err(ApiError::PayloadTooLarge {
@@ -278,17 +283,16 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         .to_str()
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..0x7f).contains(&b)))
-        .ok_or(ApiError::BadRequest {
-            code: "invalid_idempotency_key",
-            detail: "Idempotency-Key must be 1–255 visible ASCII characters".into(),
-        })?;
+        .ok_or(ApiError::new(
+            ProblemCode::InvalidIdempotencyKey,
+            "Idempotency-Key must be 1–255 visible ASCII characters",
+        ))?;
     Ok(Some(key.to_owned()))
 }
 
 fn pushing_unit(caller: &Caller) -> Result<(&Identity, UnitCode), ApiError> {
-    let id = caller.require(&[Role::Unit])?;
-    let code = UnitCode::parse(&id.code).map_err(|_| ApiError::Internal)?;
-    Ok((id, code))
+    let (id, code) = caller.require_unit()?;
+    Ok((id, code.clone()))
 }
 
 fn forbidden(indexes: &[usize], batch: bool, base: &str) -> ApiError {
@@ -374,10 +378,7 @@ pub async fn push_records(
             .await?
             .map_err(|e| match e {
                 PrepareError::Forbidden { indexes } => forbidden(&indexes, batch, base),
-                PrepareError::Crypto(e) => {
-                    tracing::error!(error = %e, "sealing failed");
-                    ApiError::Internal
-                }
+                PrepareError::Crypto(e) => ApiError::internal(format!("sealing failed: {e}")),
             })?;
     if !batch
         && let Some(ingest::PreparedItem {
@@ -390,27 +391,29 @@ pub async fn push_records(
         let errors: Vec<ProblemFieldError> = errors.iter().cloned().map(Into::into).collect();
         // Without an idempotency key there is no stored answer to replay.
         let _stored = store_batch(&state, prepared, &unit, identity, None, &request_hash).await?;
-        return Err(ApiError::Unprocessable {
-            code: "invalid_record",
-            detail: format!("the record has {} error(s); see `errors`", errors.len()),
+        return Err(ApiError::with_errors(
+            ProblemCode::InvalidRecord,
+            format!("the record has {} error(s); see `errors`", errors.len()),
             errors,
-        });
+        ));
     }
     match store_batch(&state, prepared, &unit, identity, idem, &request_hash).await? {
-        Ok(response) => Ok(HttpResponse::Ok().json(response)),
+        ingest::Pushed::Stored(response) => Ok(HttpResponse::Ok().json(response)),
         // Another request with the same key committed first: answer as a replay.
-        Err(answer) => replay(answer, &request_hash),
+        ingest::Pushed::Replayed {
+            request_hash: first,
+            answer,
+        } => replay((first, answer), &request_hash),
     }
 }
 
 fn replay(answer: (String, String), request_hash: &str) -> Result<HttpResponse, ApiError> {
     let (stored_hash, response_json) = answer;
     if stored_hash != request_hash {
-        return Err(ApiError::Unprocessable {
-            code: "idempotency_key_reused",
-            detail: "this Idempotency-Key was used with a different body".into(),
-            errors: Vec::new(),
-        });
+        return Err(ApiError::new(
+            ProblemCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used with a different body",
+        ));
     }
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -425,7 +428,7 @@ async fn store_batch(
     identity: &Identity,
     idem: Option<String>,
     request_hash: &str,
-) -> Result<Result<PushResponse, (String, String)>, ApiError> {
+) -> Result<ingest::Pushed<PushResponse>, ApiError> {
     let batch_id = super::problem::current_request_id();
     let unit_code = unit.to_string();
     let actor = identity.actor();
@@ -433,39 +436,26 @@ async fn store_batch(
     let policy = state.policy.clone();
     let today = state.clock.today();
     let emitter = state.emitter();
-    let result = state
-        .db(move |conn| {
-            ingest::write_tx_retrying(conn, |c| {
-                if let Some(key) = &idem
-                    && let Some(answer) = store::records::find_idempotent(c, &unit_code, key)?
-                {
-                    return Ok(Err(answer));
-                }
-                let meta = BatchMeta {
-                    batch_id: &batch_id,
-                    unit_code: &unit_code,
-                    idempotency_key: idem.as_deref(),
-                    actor: &actor,
-                    policy: policy.on(today),
-                    emitter: &emitter,
-                };
-                let outcomes = ingest::apply(c, &prepared, &meta)?;
+    state
+        .call(move |conn| {
+            let meta = BatchMeta {
+                batch_id: &batch_id,
+                unit_code: &unit_code,
+                idempotency_key: idem.as_deref(),
+                actor: &actor,
+                policy: policy.on(today),
+                emitter: &emitter,
+            };
+            ingest::push(conn, &prepared, &meta, &request_hash, |outcomes| {
                 let items: Vec<ItemResult> = outcomes.into_iter().map(Into::into).collect();
-                let response = PushResponse {
+                PushResponse {
                     batch_id: batch_id.clone(),
                     summary: summarize(&items),
                     items,
-                };
-                if let Some(key) = &idem {
-                    let json = serde_json::to_string(&response)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    store::records::insert_idempotent(c, &unit_code, key, &request_hash, &json)?;
                 }
-                Ok(Ok(response))
             })
         })
-        .await?;
-    Ok(result)
+        .await
 }
 
 /// The answer to a validation: what a push would say, with nothing stored.
@@ -520,54 +510,10 @@ pub async fn validate_records(
     let prepared =
         web::block(move || ingest::prepare(&items, &prefix, &ctx, &for_block, &pii, None))
             .await?
-            .map_err(|e| {
-                tracing::error!(error = %e, "validation failed");
-                ApiError::Internal
-            })?;
+            .map_err(|e| ApiError::internal(format!("validation failed: {e}")))?;
     let results: Vec<ItemResult> = prepared
         .into_iter()
-        .map(|p| match p.item {
-            ingest::Prepared::Rejected {
-                index,
-                errors,
-                warnings,
-            } => ItemResult {
-                index,
-                status: "rejected".into(),
-                record_id: None,
-                version: None,
-                errors: errors.into_iter().map(Into::into).collect(),
-                warnings: warnings.into_iter().map(Into::into).collect(),
-                conflict: None,
-            },
-            ingest::Prepared::Ready(ready) => {
-                let mut errors = Vec::new();
-                if !registry.may_act_for(&unit, &ready.authority.code) {
-                    errors.push(ItemIssue {
-                        pointer: prefix(ready.index),
-                        code: "authority_not_yours".into(),
-                        detail: format!(
-                            "the deciding authority {} is not you or a unit below you",
-                            ready.authority.code
-                        ),
-                    });
-                }
-                ItemResult {
-                    index: ready.index,
-                    status: if errors.is_empty() {
-                        "valid"
-                    } else {
-                        "rejected"
-                    }
-                    .into(),
-                    record_id: Some(ready.record_id.clone()),
-                    version: None,
-                    errors,
-                    warnings: ready.warnings.iter().cloned().map(Into::into).collect(),
-                    conflict: None,
-                }
-            }
-        })
+        .map(|p| validation_of(p.item, &registry, &unit, &prefix))
         .collect();
     let mut summary = Summary::default();
     for r in &results {
@@ -581,6 +527,58 @@ pub async fn validate_records(
         summary,
         items: results,
     }))
+}
+
+/// What validation says of one prepared item: its field errors, or `valid` when its deciding
+/// authority is also one the caller may act for.
+fn validation_of(
+    item: ingest::Prepared,
+    registry: &crate::domain::registry::Registry,
+    unit: &UnitCode,
+    prefix: &dyn Fn(usize) -> String,
+) -> ItemResult {
+    match item {
+        ingest::Prepared::Rejected {
+            index,
+            errors,
+            warnings,
+        } => ItemResult {
+            index,
+            status: "rejected".into(),
+            record_id: None,
+            version: None,
+            errors: errors.into_iter().map(Into::into).collect(),
+            warnings: warnings.into_iter().map(Into::into).collect(),
+            conflict: None,
+        },
+        ingest::Prepared::Ready(ready) => {
+            let mut errors = Vec::new();
+            if !registry.may_act_for(unit, &ready.authority.code) {
+                errors.push(ItemIssue {
+                    pointer: prefix(ready.index),
+                    code: "authority_not_yours".into(),
+                    detail: format!(
+                        "the deciding authority {} is not you or a unit below you",
+                        ready.authority.code
+                    ),
+                });
+            }
+            ItemResult {
+                index: ready.index,
+                status: if errors.is_empty() {
+                    "valid"
+                } else {
+                    "rejected"
+                }
+                .into(),
+                record_id: Some(ready.record_id.clone()),
+                version: None,
+                errors,
+                warnings: ready.warnings.iter().cloned().map(Into::into).collect(),
+                conflict: None,
+            }
+        }
+    }
 }
 
 /// A record's revocation.
@@ -689,18 +687,18 @@ async fn load_view(
         .await?;
     let (row, versions, submissions) = loaded.ok_or(ApiError::NotFound)?;
     let registry = state.registry();
-    let authority = UnitCode::parse(&row.authority_code).map_err(|_| ApiError::Internal)?;
-    let (how, sees_submissions) = match identity.role {
-        Role::Unit => {
-            let me = UnitCode::parse(&identity.code).map_err(|_| ApiError::Internal)?;
-            let how = if me == authority {
+    let authority = UnitCode::parse(&row.authority_code)
+        .map_err(|e| ApiError::internal(format!("record {}: authority: {e}", row.id)))?;
+    let (how, sees_submissions) = match (identity.role, &identity.unit) {
+        (Role::Unit, Some(me)) => {
+            let how = if *me == authority {
                 Reveal::Clear
             } else {
                 Reveal::Masked
             };
-            (how, registry.may_act_for(&me, &authority))
+            (how, registry.may_act_for(me, &authority))
         }
-        Role::Operator => (Reveal::Masked, true),
+        (Role::Operator, _) => (Reveal::Masked, true),
         _ => (Reveal::Masked, false),
     };
     let open = |text: &str| {
@@ -839,67 +837,22 @@ pub async fn revoke_record(
     let (identity, unit) = pushing_unit(&caller)?;
     let id = path.into_inner();
     let RevokeRequest { reason, note } = body.into_inner();
-    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if note.as_deref().is_some_and(|n| {
-        n.chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    }) {
-        return Err(ApiError::Unprocessable {
-            code: "invalid_note",
-            detail: "the note holds control characters".into(),
-            errors: vec![ProblemFieldError {
-                pointer: "/note".into(),
-                code: "control_character".into(),
-                detail: "expected printable text, tabs and line breaks only".into(),
-            }],
-        });
-    }
-    if reason == RevokeReason::Other && note.is_none() {
-        return Err(ApiError::Unprocessable {
-            code: "note_required",
-            detail: "a revocation for `other` reasons needs a note".into(),
-            errors: vec![ProblemFieldError {
-                pointer: "/note".into(),
-                code: "required".into(),
-                detail: "expected a non-empty note".into(),
-            }],
-        });
-    }
-    let lookup = id.clone();
-    let row = state
-        .db(move |c| store::records::find(c, &lookup))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let authority = UnitCode::parse(&row.authority_code).map_err(|_| ApiError::Internal)?;
-    if !state.registry().may_act_for(&unit, &authority) {
-        return Err(ApiError::NotFound);
-    }
     let actor = identity.actor();
     let target = id.clone();
+    let registry = state.registry();
     let policy = state.policy.clone();
     let today = state.clock.today();
     let emitter = state.emitter();
-    let revoked = state
-        .db(move |c| {
-            let policy = policy.on(today);
-            store::conn::write_tx(c, |c| {
-                ingest::revoke(
-                    c,
-                    &policy,
-                    &target,
-                    &actor,
-                    reason,
-                    note.as_deref(),
-                    &emitter,
-                )
-            })
+    state
+        .call(move |c| {
+            let by = revoke::Revocation {
+                unit: &unit,
+                actor: &actor,
+                reason,
+                note,
+            };
+            revoke::revoke_as(c, &registry, &policy.on(today), &emitter, &by, &target)
         })
         .await?;
-    if !revoked {
-        return Err(ApiError::Conflict {
-            code: "already_revoked",
-            detail: format!("record {id} is already revoked"),
-        });
-    }
     Ok(web::Json(load_view(&state, id, identity).await?))
 }

@@ -77,8 +77,8 @@ impl AppState {
     }
 
     /// What writes need to emit signed events.
-    pub fn emitter(&self) -> crate::publish::events::Emitter {
-        crate::publish::events::Emitter {
+    pub fn emitter(&self) -> crate::service::events::Emitter {
+        crate::service::events::Emitter {
             keys: self.event_keys.clone(),
             pii: self.pii.clone(),
         }
@@ -96,7 +96,7 @@ impl AppState {
     pub async fn refresh_registry(&self) -> Result<(), ApiError> {
         let base = self.base_units.clone();
         let registry = self
-            .db(move |conn| crate::app::build_registry(conn, base.as_ref().clone()))
+            .db(move |conn| crate::service::setup::build_registry(conn, base.as_ref().clone()))
             .await?;
         match self.registry.write() {
             Ok(mut g) => *g = Arc::new(registry),

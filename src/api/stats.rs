@@ -11,7 +11,7 @@
 //! are computed here, the same way on both backends.
 
 use super::auth::{Caller, Identity};
-use super::problem::{ApiError, Problem, ProblemFieldError};
+use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::domain::party::{Party, Role};
 use crate::domain::unit::UnitCode;
@@ -22,16 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use utoipa::{IntoParams, ToSchema};
 
 fn problem_422(param: &str, code: &str, seen: &str, expected: &str) -> ApiError {
-    let seen: String = seen.chars().take(80).collect();
-    ApiError::Unprocessable {
-        code: "invalid_query",
-        detail: format!("invalid query parameter: {param}"),
-        errors: vec![ProblemFieldError {
-            pointer: format!("/{param}"),
-            code: code.into(),
-            detail: format!("{param}: got {seen:?}; expected {expected}"),
-        }],
-    }
+    super::params::Params::one(param, code, seen, expected)
 }
 
 const AGGREGATE_READERS: [Role; 3] = [Role::Unit, Role::Analyst, Role::Operator];

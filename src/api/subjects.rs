@@ -4,7 +4,7 @@
 //! Roles: units, analysts and operators read; operators undo links.
 
 use super::auth::Caller;
-use super::problem::{ApiError, Problem};
+use super::problem::{ApiError, Problem, ProblemCode};
 use super::state::AppState;
 use crate::domain::party::Role;
 use crate::store::{self, StoreError};
@@ -191,6 +191,7 @@ fn link_of(row: &store::subjects::SubjectRow) -> Option<SubjectLink> {
     params(("key" = String, Path, description = "Subject id (`sub_…`), USCC or organization code")),
     responses(
         (status = 200, description = "The subject", body = SubjectView),
+        (status = 400, description = "A key of none of the three forms", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not admitted", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subject", body = Problem, content_type = "application/problem+json"),
@@ -204,72 +205,88 @@ pub async fn get_subject(
 ) -> Result<web::Json<SubjectView>, ApiError> {
     caller.require(&[Role::Unit, Role::Analyst, Role::Operator])?;
     let key = path.into_inner();
+    let key = SubjectKey::parse(&key).ok_or_else(|| {
+        ApiError::new(
+            ProblemCode::InvalidSubjectKey,
+            format!(
+                "subject {:?}: expected {}",
+                crate::normalize::issue::excerpt(&key),
+                SubjectKey::EXPECTED
+            ),
+        )
+    })?;
     let catalog = state.policy.catalog.clone();
     let view = state
         .db(move |c| -> Result<Option<SubjectView>, StoreError> {
-            let row = match SubjectKey::parse(&key) {
-                Some(k) => k.find(c)?,
-                None => None,
-            };
-            let Some(row) = row else {
-                return Ok(None);
-            };
-            let linked = store::subjects::linked_to(c, &row.id)?;
-            let mut ids: Vec<String> = vec![row.id.clone()];
-            ids.extend(linked.iter().map(|l| l.id.clone()));
-            let records = store::records::of_subjects(c, &ids)?;
-            let names = store::subjects::names(c, &row.id)?;
-            let flags = store::flags::of_subjects(c, std::slice::from_ref(&row.id))?
-                .into_iter()
-                .map(|f| SubjectFlag {
-                    id: f.id,
-                    rule_id: f.rule_id,
-                    severity: f.severity,
-                    status: f.status,
-                    effective_from: f.effective_from,
-                    effective_until: f.effective_until,
-                })
-                .collect();
-            let identifiers = store::subjects::keys(c, &row.id)?
-                .into_iter()
-                .map(|(kind, value)| SubjectIdentifier {
-                    value: shows_identifier(&kind).then_some(value),
-                    kind,
-                })
-                .collect();
-            Ok(Some(SubjectView {
-                identifier: shows_identifier(&row.key_kind).then(|| row.key_value.clone()),
-                identifiers,
-                linked_to: link_of(&row),
-                linked: linked.iter().filter_map(link_of).collect(),
-                records: records
-                    .into_iter()
-                    .map(|r| SubjectRecord {
-                        classification: super::queries::Classified::of_row(&catalog, &r),
-                        subject_id: r.subject_id.unwrap_or_default(),
-                        id: r.id,
-                        authority_code: r.authority_code,
-                        party: r.party,
-                        decision_no: r.decision_no,
-                        decision_date: r.decision_date,
-                        violation_type: r.violation_type,
-                        fine_fen: r.fine_fen,
-                        status: r.status,
-                        conflict_id: r.conflict_id,
-                        conflict_role: r.conflict_role,
-                    })
-                    .collect(),
-                names,
-                flags,
-                id: row.id,
-                key_kind: row.key_kind,
-                strong: row.strong,
-                kind: row.kind,
-                party: row.party,
-            }))
+            match key.find(c)? {
+                Some(row) => Ok(Some(subject_view(c, &catalog, row)?)),
+                None => Ok(None),
+            }
         })
         .await?;
     view.map(web::Json).ok_or(ApiError::NotFound)
+}
+
+/// A subject with its identifiers, names, the subjects linked to it, its records (its own and
+/// its linked subjects') and its flags.
+fn subject_view(
+    c: &mut store::Conn,
+    catalog: &crate::normalize::Catalog,
+    row: store::subjects::SubjectRow,
+) -> Result<SubjectView, StoreError> {
+    let linked = store::subjects::linked_to(c, &row.id)?;
+    let mut ids: Vec<String> = vec![row.id.clone()];
+    ids.extend(linked.iter().map(|l| l.id.clone()));
+    let records = store::records::of_subjects(c, &ids)?;
+    let names = store::subjects::names(c, &row.id)?;
+    let flags = store::flags::of_subjects(c, std::slice::from_ref(&row.id))?
+        .into_iter()
+        .map(|f| SubjectFlag {
+            id: f.id,
+            rule_id: f.rule_id,
+            severity: f.severity,
+            status: f.status,
+            effective_from: f.effective_from,
+            effective_until: f.effective_until,
+        })
+        .collect();
+    let identifiers = store::subjects::keys(c, &row.id)?
+        .into_iter()
+        .map(|(kind, value)| SubjectIdentifier {
+            value: shows_identifier(&kind).then_some(value),
+            kind,
+        })
+        .collect();
+    Ok(SubjectView {
+        identifier: shows_identifier(&row.key_kind).then(|| row.key_value.clone()),
+        identifiers,
+        linked_to: link_of(&row),
+        linked: linked.iter().filter_map(link_of).collect(),
+        records: records
+            .into_iter()
+            .map(|r| SubjectRecord {
+                classification: super::queries::Classified::of_row(&catalog, &r),
+                subject_id: r.subject_id.unwrap_or_default(),
+                id: r.id,
+                authority_code: r.authority_code,
+                party: r.party,
+                decision_no: r.decision_no,
+                decision_date: r.decision_date,
+                violation_type: r.violation_type,
+                fine_fen: r.fine_fen,
+                status: r.status,
+                conflict_id: r.conflict_id,
+                conflict_role: r.conflict_role,
+            })
+            .collect(),
+        names,
+        flags,
+        id: row.id,
+        key_kind: row.key_kind,
+        strong: row.strong,
+        kind: row.kind,
+        party: row.party,
+    })
 }
 
 /// Undo the link of a weak subject to a strong one.
@@ -295,38 +312,8 @@ pub async fn unlink_subject(
 ) -> Result<actix_web::HttpResponse, ApiError> {
     let actor = caller.require(&[Role::Operator])?.actor();
     let id = path.into_inner();
-    let outcome = state
-        .db(move |c| {
-            store::conn::write_tx(c, |c| -> Result<Option<bool>, StoreError> {
-                let Some(row) = store::subjects::find(c, &id)? else {
-                    return Ok(None);
-                };
-                let Some(to) = row.linked_to else {
-                    return Ok(Some(false));
-                };
-                let now = store::now_utc();
-                store::subjects::set_link(c, &id, None, None, now)?;
-                // Kept, so that no later record or relink links it by name again.
-                store::subjects::mark_unlinked(c, &id, now)?;
-                store::audit::append(
-                    c,
-                    &store::audit::NewAudit {
-                        actor: &actor,
-                        action: "subject.unlink",
-                        target: &id,
-                        detail: &serde_json::json!({ "was_linked_to": to }).to_string(),
-                    },
-                )?;
-                Ok(Some(true))
-            })
-        })
+    state
+        .call(move |c| crate::service::links::unlink(c, &id, &actor))
         .await?;
-    match outcome {
-        None => Err(ApiError::NotFound),
-        Some(false) => Err(ApiError::Conflict {
-            code: "not_linked",
-            detail: "the subject is not linked to another".into(),
-        }),
-        Some(true) => Ok(actix_web::HttpResponse::NoContent().finish()),
-    }
+    Ok(actix_web::HttpResponse::NoContent().finish())
 }

@@ -5,7 +5,7 @@
 //! Must not depend on: other penex modules.
 //!
 //! Invariants:
-//! - start-up fails fast (stack.md L12): one retry, 2 s connect and response timeouts, and an
+//! - start-up fails fast (the client's defaults retry for minutes): one retry, 2 s connect and response timeouts, and an
 //!   overall deadline on connect + PING, so an unreachable Redis is an error within seconds, not
 //!   after the manager's default backoff;
 //! - only `redis://` and `rediss://` are accepted. `rediss://` needs a TLS feature of the `redis`

@@ -1012,7 +1012,7 @@ mod tests {
         }
         assert_eq!(r.units().filter(|u| u.level == Level::Province).count(), 4);
 
-        // domain.md §1, copied independently of the data file.
+        // The parties' published lead units, copied independently of the data file.
         let sh = [
             ("310101", "黄浦"),
             ("310104", "徐汇"),

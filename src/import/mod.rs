@@ -4,7 +4,7 @@
 //! rejected), the same stored submissions and one audit entry per batch.
 //!
 //! Owns reading the file ([`sheet`]), cutting its rows into batches, and the report
-//! ([`report`]). Depends on `service`, `store` (connections only, through `app`), `normalize`
+//! ([`report`]). Depends on `service`, `store` (connections only, through `service::setup`), `normalize`
 //! and `domain`; knows nothing of HTTP.
 //!
 //! Invariants: every data row of the file gets exactly one report line; a batch commits whole
@@ -16,7 +16,6 @@ pub mod catalog_check;
 pub mod report;
 pub mod sheet;
 
-use crate::app::{self, StartError};
 use crate::config::Settings;
 use crate::crypto::CryptoError;
 use crate::crypto::pii::PiiKeyring;
@@ -25,6 +24,7 @@ use crate::domain::unit::{Unit, UnitCode};
 use crate::normalize::fields::{Field, locate_fields};
 use crate::normalize::{FieldIssue, NormalizeContext};
 use crate::service::ingest::{self, BatchMeta, PrepareError};
+use crate::service::setup::{self, StartError};
 use crate::store::{Conn, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use report::{RowResult, RowStatus, Summary};
@@ -175,7 +175,7 @@ pub fn pushing_unit(registry: &Registry, code: &str) -> Result<Unit, ImportError
 /// database holds no record: otherwise the import runs with another data folder than the
 /// servers, and ID numbers sealed with a new key could never be read again.
 fn pii_keys(settings: &Settings, conn: &mut Conn) -> Result<PiiKeyring, ImportError> {
-    Ok(app::load_pii_keys(settings, conn)?)
+    Ok(setup::load_pii_keys(settings, conn)?)
 }
 
 /// A non-blank data row.
@@ -193,7 +193,7 @@ struct DataRow {
 struct Pusher<'a> {
     registry: &'a Registry,
     keyring: &'a PiiKeyring,
-    emitter: &'a crate::publish::events::Emitter,
+    emitter: &'a crate::service::events::Emitter,
     ctx: &'a NormalizeContext,
     policy: &'a crate::service::policy::PolicySet,
     unit: &'a Unit,
@@ -250,11 +250,11 @@ pub fn import_file(
 
     // The CLI never migrates PostgreSQL implicitly (SQLite migrates, as at every start). One
     // connection, no pool: no connector thread may still be inside libpq when the process ends.
-    let mut conn = app::open_single(settings, false)?;
-    let registry = app::build_registry(&mut conn, app::load_base_units(settings)?)?;
+    let mut conn = setup::open_single(settings, false)?;
+    let registry = setup::build_registry(&mut conn, setup::load_base_units(settings)?)?;
     let unit = pushing_unit(&registry, &opts.unit)?;
-    let policy = app::load_policy(settings)?;
-    let emitter = crate::publish::events::Emitter {
+    let policy = setup::load_policy(settings)?;
+    let emitter = crate::service::events::Emitter {
         pii: std::sync::Arc::new(pii_keys(settings, &mut conn)?),
         keys: std::sync::Arc::new(
             crate::publish::EventKeys::load(&crate::publish::signing_dir(settings))

@@ -22,7 +22,8 @@ pub enum CategoryToken {
 use CategoryToken::{Known, SuspendOrRevoke};
 use PenaltyCategory as P;
 
-/// Numeric codes of the provincial feed (domain.md §2), index = code − 1.
+/// Numeric codes of the provincial feed (the 双公示 standard's order of penalty categories),
+/// index = code − 1.
 const NUMERIC: [PenaltyCategory; 14] = [
     P::Warning,                    // 01 警告
     P::Fine,                       // 02 罚款

@@ -570,7 +570,7 @@ fn zh_name(field: Field) -> Option<&'static str> {
     })
 }
 
-/// The provincial feed's numeric code, written from domain.md §2 independently of the parser.
+/// The provincial feed's numeric code, written from the standard's list independently of the parser.
 fn numeric_code(c: PenaltyCategory) -> &'static str {
     use PenaltyCategory as P;
     match c {

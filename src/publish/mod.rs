@@ -1,6 +1,7 @@
-//! Publishing to the credit platform: events written in the same transaction as the change
-//! they describe ([`events`]), the transactional outbox drained by publisher workers over
-//! mutual TLS ([`publisher`]), and a reference receiver for integrators and tests ([`sink`]).
+//! Publishing to the credit platform: the signing keys of events (written in the same
+//! transaction as the change they describe, by `service::events`), the transactional outbox
+//! drained by publisher workers over mutual TLS ([`publisher`]), and a reference receiver for
+//! integrators and tests ([`sink`]).
 //!
 //! Must not depend on: actix routes (the feed and operator routes live in `api`). SQL lives in
 //! `store::events` and `store::outbox`.
@@ -9,7 +10,6 @@
 //! the stored bytes under the event id as idempotency key; the feed never skips an event (see
 //! `store::events`).
 
-pub mod events;
 pub mod publisher;
 pub mod sink;
 

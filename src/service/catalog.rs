@@ -13,8 +13,8 @@ use super::conflicts;
 use super::policy::Policy;
 use crate::domain::party::Party;
 use crate::normalize::Catalog;
-use crate::publish::events::Emitter;
 use crate::rules::flags::Cause;
+use crate::service::events::Emitter;
 use crate::store::records::ClassificationRow;
 use crate::store::{self, Conn, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -167,6 +167,6 @@ fn move_records(
             detail: &serde_json::json!({ "moved": moved }).to_string(),
         },
     )?;
-    crate::publish::events::emit_flag_changes(conn, emitter, &changes)?;
+    crate::service::events::emit_flag_changes(conn, emitter, &changes)?;
     Ok(())
 }

@@ -350,7 +350,7 @@ fn penalty_key(live: &[&RecordRow], record_id: &str) -> String {
 pub fn resolve(
     conn: &mut Conn,
     policy: &Policy<'_>,
-    emitter: &crate::publish::events::Emitter,
+    emitter: &crate::service::events::Emitter,
     conflict: &ConflictRow,
     resolution: Resolution,
     note: Option<&str>,
@@ -397,6 +397,68 @@ pub fn resolve(
             detail: &serde_json::json!({ "resolution": resolution.as_str() }).to_string(),
         },
     )?;
-    crate::publish::events::emit_flag_changes(conn, emitter, &flag_changes)?;
+    crate::service::events::emit_flag_changes(conn, emitter, &flag_changes)?;
     Ok(Some(c))
+}
+
+/// Whether `unit` may act for one of the conflict's deciding authorities (it or a unit above
+/// one of them): only such units see and resolve it.
+pub fn involves(
+    registry: &crate::domain::registry::Registry,
+    unit: &crate::domain::unit::UnitCode,
+    c: &ConflictRow,
+) -> bool {
+    members(c).iter().any(|m| {
+        crate::domain::unit::UnitCode::parse(&m.authority)
+            .is_ok_and(|a| registry.may_act_for(unit, &a))
+    })
+}
+
+/// Who resolves a conflict: a unit involved in it.
+#[derive(Debug, Clone)]
+pub struct Resolver<'a> {
+    /// The resolving unit (from its certificate).
+    pub unit: &'a crate::domain::unit::UnitCode,
+    /// The actor written to the audit chain.
+    pub actor: &'a str,
+}
+
+/// Resolves conflict `id` for `by` in one transaction: the note checked, a conflict the unit is
+/// not involved in is not found, one that is no longer open is refused
+/// (`conflict_not_open`); else [`resolve`]. Returns the conflict after the change.
+pub fn resolve_as(
+    conn: &mut Conn,
+    registry: &crate::domain::registry::Registry,
+    policy: &Policy<'_>,
+    emitter: &crate::service::events::Emitter,
+    by: &Resolver<'_>,
+    id: &str,
+    (resolution, note): (Resolution, Option<&str>),
+) -> crate::service::Result<ConflictRow> {
+    use crate::service::Error;
+    let note = crate::service::note::clean(note)?;
+    store::conn::write_tx(conn, |c| -> crate::service::Result<ConflictRow> {
+        let row = store::conflicts::find(c, id)?.ok_or(Error::NotFound)?;
+        if !involves(registry, by.unit, &row) {
+            return Err(Error::NotFound);
+        }
+        resolve(
+            c,
+            policy,
+            emitter,
+            &row,
+            resolution,
+            note.as_deref(),
+            by.actor,
+        )?
+        .ok_or_else(|| {
+            Error::refused(
+                "conflict_not_open",
+                format!(
+                    "the conflict is {}; only open conflicts can be resolved",
+                    row.status
+                ),
+            )
+        })
+    })
 }

@@ -77,6 +77,21 @@ impl Error {
     }
 }
 
+impl Error {
+    /// For an [`Error::Invalid`] with one field error: that error's own code and detail (the
+    /// problem's `code` says what the request got wrong, the field's what the field did).
+    #[must_use]
+    pub fn with_field_code(mut self, code: &str, detail: impl Into<String>) -> Self {
+        if let Error::Invalid { errors, .. } = &mut self
+            && let [only] = errors.as_mut_slice()
+        {
+            only.code = code.to_owned();
+            only.detail = detail.into();
+        }
+        self
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e.failure() {

@@ -179,7 +179,7 @@ pub fn reevaluate_touched(
 pub fn sweep(
     conn: &mut Conn,
     policy: &Policy<'_>,
-    emitter: &crate::publish::events::Emitter,
+    emitter: &crate::service::events::Emitter,
 ) -> Result<usize, StoreError> {
     let due = rows::due_for_sweep(conn, policy.today)?;
     let mut changed = 0;
@@ -205,7 +205,7 @@ pub fn sweep(
                     detail: &serde_json::json!({ "flags": ids, "today": policy.today }).to_string(),
                 },
             )?;
-            crate::publish::events::emit_flag_changes(c, emitter, &changes)
+            crate::service::events::emit_flag_changes(c, emitter, &changes)
         })?;
     }
     Ok(changed)

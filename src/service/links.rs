@@ -17,7 +17,7 @@ use crate::domain::party::Party;
 use crate::domain::record::SubjectKind;
 use crate::normalize::names::{NameKeys, weak_core};
 use crate::store::subjects::{self as stored, NameMatch};
-use crate::store::{Conn, StoreError};
+use crate::store::{self, Conn, StoreError};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -292,4 +292,32 @@ pub fn relink_stored(
         )?;
     }
     Ok(report)
+}
+
+/// Undoes the link of a weak subject (an operator's decision): it stands alone again and is
+/// marked so that no later record or relink links it by name again. Audited. A subject that
+/// is not linked is refused (`not_linked`).
+pub fn unlink(conn: &mut Conn, id: &str, actor: &str) -> crate::service::Result<()> {
+    store::conn::write_tx(conn, |c| -> crate::service::Result<()> {
+        let row = store::subjects::find(c, id)?.ok_or(crate::service::Error::NotFound)?;
+        let Some(to) = row.linked_to else {
+            return Err(crate::service::Error::refused(
+                "not_linked",
+                "the subject is not linked to another",
+            ));
+        };
+        let now = store::now_utc();
+        store::subjects::set_link(c, id, None, None, now)?;
+        store::subjects::mark_unlinked(c, id, now)?;
+        store::audit::append(
+            c,
+            &store::audit::NewAudit {
+                actor,
+                action: "subject.unlink",
+                target: id,
+                detail: &serde_json::json!({ "was_linked_to": to }).to_string(),
+            },
+        )?;
+        Ok(())
+    })
 }

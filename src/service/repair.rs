@@ -6,8 +6,8 @@ use super::error::{Error, Result};
 use super::flags::reevaluate;
 use crate::domain::registry::Registry;
 use crate::domain::unit::UnitCode;
-use crate::publish::events::Emitter;
 use crate::rules::flags::Cause;
+use crate::service::events::Emitter;
 use crate::service::policy::PolicySet;
 use crate::store::flags::FlagRow;
 use crate::store::{self, Conn};
@@ -128,9 +128,9 @@ pub fn repair(
             )?;
         }
         for r in &rows {
-            crate::publish::events::emit_repaired(c, emitter, &r.id, by.actor)?;
+            crate::service::events::emit_repaired(c, emitter, &r.id, by.actor)?;
         }
-        crate::publish::events::emit_flag_changes(c, emitter, &changes)?;
+        crate::service::events::emit_flag_changes(c, emitter, &changes)?;
         Ok(Repaired {
             records: ids,
             flags: changes.into_iter().map(|ch| ch.flag).collect(),

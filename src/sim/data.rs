@@ -104,7 +104,8 @@ pub const DIVISIONS: &[Division] = &[
     d("341802", "宣州区", "宣城市"),
 ];
 
-/// Retired divisions that still live inside older identifiers (domain.md §1): never a reason
+/// Retired divisions (GB/T 2260 codes since abolished or merged) that still live inside older
+/// identifiers: never a reason
 /// to reject one.
 pub const RETIRED_DIVISIONS: &[Division] = &[
     d("310108", "闸北区", "上海市"),
@@ -409,7 +410,8 @@ pub fn name_1996(c: PenaltyCategory) -> &'static str {
     }
 }
 
-/// The provincial feed's numeric code (domain.md §2) of a category.
+/// The provincial feed's numeric code of a category (the 1–14 order of the 双公示 standard's
+/// penalty categories, as `normalize::categories` reads them).
 pub fn numeric_code(c: PenaltyCategory) -> &'static str {
     match c {
         PenaltyCategory::Warning => "01",

@@ -10,7 +10,9 @@
 //!
 //! Pure and deterministic: no clock (the reference date is an option), no I/O except
 //! [`SimSet::write_to`], its own seeded generator ([`rng::Rng`], never ring's or the OS's);
-//! the same options and units give byte-identical output. Depends on `domain` and on
+//! the same options and units give byte-identical output. Pushing a set into a running penex
+//! (HTTP) and reading back what it stored (the store) are the demo's: `demo::replay`,
+//! `demo::observe`; [`score`] takes what they collected. Depends on `domain` and on
 //! `normalize` only for the identifier check characters and the `Field` key table — never on
 //! the normalizer's parsing, which the truth is meant to test.
 //!
@@ -23,9 +25,7 @@
 pub mod data;
 mod generator;
 pub mod numerals;
-pub mod observe;
 mod render;
-pub mod replay;
 pub mod rng;
 pub mod score;
 

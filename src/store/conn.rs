@@ -4,7 +4,7 @@
 //!
 //! Invariant: a URL that is neither `postgres://`/`postgresql://` nor `sqlite://` is refused;
 //! diesel's own `MultiConnection::establish` would silently create a SQLite file named after a
-//! mistyped Postgres URL (stack.md L9), so it is never used.
+//! mistyped Postgres URL, so it is never used.
 
 use super::StoreError;
 use diesel::connection::SimpleConnection;
@@ -25,7 +25,7 @@ pub enum AnyConnection {
 
 /// Runs `$body` with `$c` bound to the concrete connection of either backend: for the
 /// statements diesel's `MultiConnection` cannot express, such as multi-row inserts on SQLite
-/// (stack.md L8). The body is compiled once per backend.
+/// (its `MultiConnection` insert takes one row at a time). The body is compiled once per backend.
 macro_rules! on_each_backend {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {

@@ -303,3 +303,28 @@ pub fn unmapped_by_unit(
     }
     Ok(q.load(conn)?)
 }
+
+/// Every subject: (id, strong, the subject it is linked to). For scoring a simulated region
+/// against its truth (`penex demo`, `examples/dedup_quality`).
+pub fn subject_strength_and_links(
+    conn: &mut Conn,
+) -> Result<Vec<(String, bool, Option<String>)>, StoreError> {
+    Ok(subjects::table
+        .select((subjects::id, subjects::strong, subjects::linked_to))
+        .load(conn)?)
+}
+
+/// Where a record stands: its subject, its conflict and its role in it.
+pub type RecordPlace = (String, Option<String>, Option<String>, Option<String>);
+
+/// Every record's place: (id, subject, conflict, role in the conflict).
+pub fn record_places(conn: &mut Conn) -> Result<Vec<RecordPlace>, StoreError> {
+    Ok(records::table
+        .select((
+            records::id,
+            records::subject_id,
+            records::conflict_id,
+            records::conflict_role,
+        ))
+        .load(conn)?)
+}

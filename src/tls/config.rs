@@ -6,12 +6,12 @@
 //!
 //! Invariants:
 //! - the provider is passed explicitly everywhere, so aws-lc can never be picked by
-//!   auto-selection (stack.md L4);
+//!   auto-selection (rustls panics when both providers are compiled in and none is named);
 //! - the server asks for a client certificate and verifies any it gets against the configured
 //!   CAs, but accepts connections without one: public routes (`/healthz`) need none and the
 //!   application enforces roles per route;
-//! - the server config sets no ALPN (actix adds `h2`/`http/1.1` itself, stack.md L13); the
-//!   client config sets `h2`, `http/1.1` because reqwest does not when preconfigured (L17).
+//! - the server config sets no ALPN (actix adds `h2`/`http/1.1` itself); the client config
+//!   sets `h2`, `http/1.1` because reqwest does not when its TLS config is preconfigured.
 
 use std::sync::{Arc, OnceLock};
 
@@ -58,7 +58,7 @@ pub fn provider() -> Arc<CryptoProvider> {
         .clone()
 }
 
-/// Install ring as the process-wide default provider (reqwest needs one, stack.md L3).
+/// Install ring as the process-wide default provider (reqwest needs one).
 /// Idempotent: a provider already installed, by us or anyone, is left in place.
 pub fn install_default_provider() {
     // Err only means "already installed"; both outcomes leave a usable default.

@@ -12,7 +12,7 @@
 //! `urn:penex:exchange:publisher` names no penex role, so it grants nothing on penex itself).
 //!
 //! Invariants:
-//! - every key is ECDSA P-256 PKCS#8 PEM (OpenSSL 3.0 cannot read rcgen's Ed25519, stack.md L11),
+//! - every key is ECDSA P-256 PKCS#8 PEM (OpenSSL 3.0, and so curl, cannot read rcgen's Ed25519 keys),
 //!   written with mode 0600 through a temporary file and a rename, so a crash never leaves a
 //!   half-written or world-readable key;
 //! - a CA issues only for the roles its binding allows (party CA ⇒ `unit`, exchange CA ⇒

@@ -39,10 +39,10 @@ const LAYERS: [(&str, u8); 19] = [
     ("main", 6),
 ];
 
-/// Upward edges that exist today, each to be removed by the house-plan issue (#14): event
-/// staging moves into `service` (publish → service), the registry build out of `app`
-/// (api → app, import → app).
-const KNOWN: [(&str, &str); 3] = [("publish", "service"), ("api", "app"), ("import", "app")];
+/// Upward edges that exist today, each with the issue that removes it. None is left: event
+/// staging moved into `service::events`, the registry and start-up loading into
+/// `service::setup` (#14).
+const KNOWN: [(&str, &str); 0] = [];
 
 fn layer(module: &str) -> Option<u8> {
     LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)

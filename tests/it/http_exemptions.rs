@@ -183,19 +183,36 @@ async fn the_first_violation_check_sees_all_four_parties_within_the_window() {
     .await
     .unwrap();
     assert_eq!(e["first"], true);
-    // Bad questions: 400 with what was expected, never a 500.
-    for q in [
-        "violation_type=road_occupation_business".to_owned(),
-        format!(
-            "id_no={id}&uscc={}&violation_type=road_occupation_business",
-            uscc(1)
+    // Bad questions: 422 naming the parameter, with what was expected; never a 500.
+    for (q, param) in [
+        ("violation_type=road_occupation_business".to_owned(), "uscc"),
+        (
+            format!(
+                "id_no={id}&uscc={}&violation_type=road_occupation_business",
+                uscc(1)
+            ),
+            "uscc",
         ),
-        format!("id_no={id}&violation_type=flying"),
-        "id_no=123&violation_type=road_occupation_business".to_owned(),
-        format!("id_no={id}&violation_type=road_occupation_business&on=tomorrow"),
+        (
+            format!("id_no={id}&violation_type=flying"),
+            "violation_type",
+        ),
+        (
+            "id_no=123&violation_type=road_occupation_business".to_owned(),
+            "id_no",
+        ),
+        (
+            format!("id_no={id}&violation_type=road_occupation_business&on=tomorrow"),
+            "on",
+        ),
     ] {
-        problem(check(&app, &qp, &q).await, 400).await;
+        let body = problem(check(&app, &qp, &q).await, 422).await;
+        assert_eq!(body["code"], "invalid_query", "{q}");
+        assert_eq!(body["errors"][0]["pointer"], format!("/{param}"), "{q}");
     }
+    // A query string not of the route's form is malformed.
+    let body = problem(check(&app, &qp, "colour=red").await, 400).await;
+    assert_eq!(body["code"], "malformed_query");
     // Integrators may not ask.
     problem(
         check(

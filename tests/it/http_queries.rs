@@ -877,3 +877,49 @@ async fn records_are_filtered_by_catalogue_code_and_group() {
     .await;
     app.stop().await;
 }
+
+/// Every list route reads its paging one way: a bad `limit` or `after` is 422 `invalid_query`
+/// naming the parameter with the value seen, an unknown parameter 400 `malformed_query`, and
+/// good values answer 200.
+#[tokio::test]
+async fn every_list_route_reads_paging_the_same_way() {
+    let app = TestApp::start().await;
+    let cases = [
+        (Who::Integrator, "/v1/events?", 1000),
+        (Who::Operator, "/v1/outbox?", 1000),
+        (Who::Analyst, "/v1/flags?", 500),
+        (Who::Analyst, "/v1/conflicts?", 500),
+        (Who::Analyst, "/v1/records?", 500),
+        (Who::Analyst, "/v1/subjects?q=a&", 100),
+    ];
+    for (who, base, max) in cases {
+        let c = app.client(who);
+        for bad in ["0", "-3", "abc", &(max + 1).to_string()] {
+            let path = format!("{base}limit={bad}");
+            let body = problem(get(&app, &c, &path).await, 422).await;
+            assert_eq!(body["code"], "invalid_query", "{path}");
+            assert_eq!(body["errors"][0]["pointer"], "/limit", "{path}");
+            assert!(
+                body["errors"][0]["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("{bad:?}")),
+                "{path}: {body}"
+            );
+        }
+        let path = format!("{base}limit={max}");
+        assert_eq!(get(&app, &c, &path).await.status(), 200, "{path}");
+        let path = format!("{base}colour=red");
+        let body = problem(get(&app, &c, &path).await, 400).await;
+        assert_eq!(body["code"], "malformed_query", "{path}");
+    }
+    // Sequence cursors are numbers ≥ 0.
+    for (who, path) in [
+        (Who::Integrator, "/v1/events?after=-1"),
+        (Who::Operator, "/v1/outbox?after=x"),
+    ] {
+        let body = problem(get(&app, &app.client(who), path).await, 422).await;
+        assert_eq!(body["errors"][0]["pointer"], "/after", "{path}");
+    }
+    app.stop().await;
+}

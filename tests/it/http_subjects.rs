@@ -215,6 +215,19 @@ async fn a_weak_subject_is_linked_when_a_strong_identifier_arrives_and_can_be_un
         404,
     )
     .await;
+    // A key of none of the three forms is malformed, not a missing subject.
+    for bad in ["nope", "91310106MA1FL0A01", "sub_%20"] {
+        let body = problem(
+            app.client(Who::Analyst)
+                .get(app.url(&format!("/v1/subjects/{bad}")))
+                .send()
+                .await
+                .unwrap(),
+            400,
+        )
+        .await;
+        assert_eq!(body["code"], "invalid_subject_key", "{bad}");
+    }
     app.stop().await;
 }
 

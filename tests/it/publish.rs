@@ -644,11 +644,11 @@ async fn the_cursor_never_skips_an_event_committed_late() {
                 let mut conn = url.establish().unwrap();
                 for k in 0..PER {
                     penex::store::conn::write_tx(&mut conn, |c| {
-                        let row = penex::publish::events::emit(
+                        let row = penex::service::events::emit(
                             c,
                             &emitter,
-                            penex::publish::events::EventDraft {
-                                event_type: penex::publish::events::EventType::RecordPublished,
+                            penex::service::events::EventDraft {
+                                event_type: penex::service::events::EventType::RecordPublished,
                                 subject_id: format!("sub_test_{w}"),
                                 record_id: Some(format!("rec_{w}_{k}")),
                                 flag_id: None,

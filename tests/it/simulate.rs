@@ -166,13 +166,13 @@ async fn a_simulated_region_is_deduplicated_and_resolved_to_its_true_subjects() 
     opts.today = penex::domain::clock::today_shanghai();
     let set: SimSet = generate(&opts, &units());
     let certs = tempfile::tempdir().unwrap();
-    let replay = penex::sim::replay::push_set(&app.url(""), &app.pki(), certs.path(), &set, 100)
+    let replay = penex::demo::replay::push_set(&app.url(""), &app.pki(), certs.path(), &set, 100)
         .await
         .unwrap();
     let answered = replay.record_of_push.clone();
     let observed = app
         .state
-        .db(move |c| penex::sim::observe::observe(c, answered))
+        .db(move |c| penex::demo::observe::observe(c, answered))
         .await
         .unwrap();
     let s = penex::sim::score::score(&set.truth, &observed, &replay.statuses);

@@ -10,9 +10,9 @@
 //! masked); `emit` must run after the transaction's audit append (lock order audit → events,
 //! see `store::events`).
 
-use super::EventKeys;
 use crate::crypto::jws::{Signer as _, sign_compact};
 use crate::crypto::pii::PiiKeyring;
+use crate::publish::EventKeys;
 use crate::service::ingest::{ItemOutcome, ItemStatus};
 use crate::service::sealing::{Reveal, reveal};
 use crate::store::{self, Conn, StoreError};

@@ -1,11 +1,9 @@
 //! Reads back from a store what penex made of a pushed simulated set, for
-//! [`score`](super::score::score): each record's subject (weak links followed), whether that
+//! [`score`](crate::sim::score::score): each record's subject (weak links followed), whether that
 //! subject is weak, and the conflict each record is in.
 
-use super::score::Observed;
-use crate::store::schema::{records, subjects};
-use crate::store::{Conn, StoreError};
-use diesel::prelude::*;
+use crate::sim::score::Observed;
+use crate::store::{self, Conn, StoreError};
 use std::collections::HashMap;
 
 /// Builds [`Observed`] from the store, given the record id answered for each push.
@@ -13,22 +11,12 @@ pub fn observe(
     conn: &mut Conn,
     record_of_push: Vec<Option<String>>,
 ) -> Result<Observed, StoreError> {
-    let subject_rows: Vec<(String, bool, Option<String>)> = subjects::table
-        .select((subjects::id, subjects::strong, subjects::linked_to))
-        .load(conn)?;
+    let subject_rows = store::stats::subject_strength_and_links(conn)?;
     let subject_info: HashMap<String, (bool, Option<String>)> = subject_rows
         .into_iter()
         .map(|(id, strong, linked)| (id, (strong, linked)))
         .collect();
-    type RecordPlace = (String, Option<String>, Option<String>, Option<String>);
-    let rows: Vec<RecordPlace> = records::table
-        .select((
-            records::id,
-            records::subject_id,
-            records::conflict_id,
-            records::conflict_role,
-        ))
-        .load(conn)?;
+    let rows = store::stats::record_places(conn)?;
     let mut o = Observed {
         record_of_push,
         ..Observed::default()

@@ -2,8 +2,8 @@
 //! with a certificate of its pushing unit issued from the server's dev PKI, consecutive pushes
 //! of one unit batched (order kept, so the truth's expected statuses hold).
 
-use super::SimSet;
 use crate::domain::party::Role;
+use crate::sim::SimSet;
 use crate::tls::identity::CaBinding;
 use std::collections::HashMap;
 use std::path::Path;
