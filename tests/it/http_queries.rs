@@ -896,7 +896,7 @@ async fn every_list_route_reads_paging_the_same_way() {
         let c = app.client(who);
         for bad in ["0", "-3", "abc", &(max + 1).to_string()] {
             let path = format!("{base}limit={bad}");
-            let body = problem(get(&app, &c, &path).await, 422).await;
+            let body = problem(app.get(&c, &path).await, 422).await;
             assert_eq!(body["code"], "invalid_query", "{path}");
             assert_eq!(body["errors"][0]["pointer"], "/limit", "{path}");
             assert!(
@@ -908,9 +908,9 @@ async fn every_list_route_reads_paging_the_same_way() {
             );
         }
         let path = format!("{base}limit={max}");
-        assert_eq!(get(&app, &c, &path).await.status(), 200, "{path}");
+        assert_eq!(app.get(&c, &path).await.status(), 200, "{path}");
         let path = format!("{base}colour=red");
-        let body = problem(get(&app, &c, &path).await, 400).await;
+        let body = problem(app.get(&c, &path).await, 400).await;
         assert_eq!(body["code"], "malformed_query", "{path}");
     }
     // Sequence cursors are numbers ≥ 0.
@@ -918,7 +918,7 @@ async fn every_list_route_reads_paging_the_same_way() {
         (Who::Integrator, "/v1/events?after=-1"),
         (Who::Operator, "/v1/outbox?after=x"),
     ] {
-        let body = problem(get(&app, &app.client(who), path).await, 422).await;
+        let body = problem(app.get(&app.client(who), path).await, 422).await;
         assert_eq!(body["errors"][0]["pointer"], "/after", "{path}");
     }
     app.stop().await;
