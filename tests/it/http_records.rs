@@ -2,45 +2,30 @@
 //! duplicates, relays, idempotency, revocation, rights, privacy, and bad input that never
 //! produces a 500 or a partial write.
 
-mod common;
+use crate::common;
 
 use common::records::{company_record, person_record, resident_id};
+use common::units::{JINGAN, PENGPU};
 use common::{TestApp, Who, problem};
 use penex::domain::party::Party;
 use serde_json::{Value, json};
 
-const JINGAN: &str = "上海市静安区城市管理行政执法局";
-const JINGAN_CODE: &str = "SH-310106";
-const PENGPU: &str = "上海市静安区彭浦镇人民政府";
-
-async fn push(c: &reqwest::Client, app: &TestApp, body: &Value) -> reqwest::Response {
-    app.push(c, body).await
-}
-
-fn unit_client(app: &TestApp, party: Party, code: &str) -> reqwest::Client {
-    app.unit_client(party, code)
-}
-
-async fn count_rows(app: &TestApp, table: &'static str) -> i64 {
-    app.count_rows(table).await
-}
-
 #[tokio::test]
 async fn a_mixed_batch_answers_per_item_in_order_and_stores_the_good_ones() {
     let app = TestApp::start().await;
-    let c = unit_client(&app, Party::Shanghai, JINGAN_CODE);
-    let mut bad_checksum = company_record(JINGAN, "沪静城管罚字〔2025〕第1号", 2);
+    let c = app.unit(JINGAN);
+    let mut bad_checksum = company_record(JINGAN.name, "沪静城管罚字〔2025〕第1号", 2);
     bad_checksum["CF_XDR_SHXYM"] = json!("91310106MA0000002X");
-    let mut wrong_type = company_record(JINGAN, "沪静城管罚字〔2025〕第2号", 3);
+    let mut wrong_type = company_record(JINGAN.name, "沪静城管罚字〔2025〕第2号", 3);
     wrong_type["CF_JDRQ"] = json!({"year": 2025});
     let body = json!({"records": [
-        company_record(JINGAN, "沪静城管罚字〔2025〕第100号", 1),
+        company_record(JINGAN.name, "沪静城管罚字〔2025〕第100号", 1),
         bad_checksum,
-        person_record(PENGPU, "沪静彭浦罚字[2025]第7号", &resident_id(7)),
+        person_record(PENGPU.name, "沪静彭浦罚字[2025]第7号", &resident_id(7)),
         wrong_type,
         company_record("上海市不存在区城市管理局", "沪某罚字〔2025〕第1号", 4),
     ]});
-    let r = push(&c, &app, &body).await;
+    let r = app.push(&c, &body).await;
     assert_eq!(r.status(), 200);
     let out: Value = r.json().await.unwrap();
     let items = out["items"].as_array().unwrap();
@@ -64,23 +49,23 @@ async fn a_mixed_batch_answers_per_item_in_order_and_stores_the_good_ones() {
     assert_eq!(items[0]["version"], 1);
     assert_eq!(out["summary"]["accepted"], 2);
     assert_eq!(out["summary"]["rejected"], 3);
-    assert_eq!(count_rows(&app, "records").await, 2);
-    assert_eq!(count_rows(&app, "submissions").await, 5);
+    assert_eq!(app.count_rows("records").await, 2);
+    assert_eq!(app.count_rows("submissions").await, 5);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn identical_repush_is_duplicate_and_changed_content_is_a_new_version() {
     let app = TestApp::start().await;
-    let c = unit_client(&app, Party::Shanghai, JINGAN_CODE);
-    let rec = company_record(JINGAN, "沪静城管罚字〔2025〕第200号", 5);
-    let first: Value = push(&c, &app, &rec).await.json().await.unwrap();
+    let c = app.unit(JINGAN);
+    let rec = company_record(JINGAN.name, "沪静城管罚字〔2025〕第200号", 5);
+    let first: Value = app.push(&c, &rec).await.json().await.unwrap();
     let id = first["items"][0]["record_id"].as_str().unwrap().to_owned();
 
     // Same content with other brackets, widths and spaces in the decision number.
     let mut same = rec.clone();
     same["CF_WSH"] = json!("沪静城管罚字[ 2025 ]第200号");
-    let again: Value = push(&c, &app, &same).await.json().await.unwrap();
+    let again: Value = app.push(&c, &same).await.json().await.unwrap();
     assert_eq!(again["items"][0]["status"], "duplicate");
     assert_eq!(again["items"][0]["record_id"], id.as_str());
     assert_eq!(again["items"][0]["version"], 1);
@@ -88,7 +73,7 @@ async fn identical_repush_is_duplicate_and_changed_content_is_a_new_version() {
     let mut changed = rec.clone();
     changed["CF_NR_FK"] = json!("3");
     changed["CF_NR"] = json!("罚款人民币叁万元整");
-    let corrected: Value = push(&c, &app, &changed).await.json().await.unwrap();
+    let corrected: Value = app.push(&c, &changed).await.json().await.unwrap();
     assert_eq!(corrected["items"][0]["status"], "corrected");
     assert_eq!(corrected["items"][0]["version"], 2);
 
@@ -112,14 +97,14 @@ async fn identical_repush_is_duplicate_and_changed_content_is_a_new_version() {
 #[tokio::test]
 async fn a_lead_relaying_a_members_record_lands_on_the_same_record() {
     let app = TestApp::start().await;
-    let member = unit_client(&app, Party::Shanghai, JINGAN_CODE);
+    let member = app.unit(JINGAN);
     let lead = app.client(Who::Lead(Party::Shanghai));
-    let rec = company_record(JINGAN, "沪静城管罚字〔2025〕第300号", 6);
-    let a: Value = push(&member, &app, &rec).await.json().await.unwrap();
-    let b: Value = push(&lead, &app, &rec).await.json().await.unwrap();
+    let rec = company_record(JINGAN.name, "沪静城管罚字〔2025〕第300号", 6);
+    let a: Value = app.push(&member, &rec).await.json().await.unwrap();
+    let b: Value = app.push(&lead, &rec).await.json().await.unwrap();
     assert_eq!(b["items"][0]["status"], "duplicate");
     assert_eq!(a["items"][0]["record_id"], b["items"][0]["record_id"]);
-    assert_eq!(count_rows(&app, "records").await, 1);
+    assert_eq!(app.count_rows("records").await, 1);
     app.stop().await;
 }
 
@@ -127,48 +112,46 @@ async fn a_lead_relaying_a_members_record_lands_on_the_same_record() {
 async fn pushing_for_an_authority_outside_your_rights_is_403_and_stores_nothing() {
     let app = TestApp::start().await;
     // Jing'an may not push for Huangpu (a sibling), and Jiangsu's lead not for Shanghai.
-    let jingan = unit_client(&app, Party::Shanghai, JINGAN_CODE);
+    let jingan = app.unit(JINGAN);
     let body = json!({"records": [
-        company_record(JINGAN, "沪静城管罚字〔2025〕第400号", 8),
+        company_record(JINGAN.name, "沪静城管罚字〔2025〕第400号", 8),
         company_record("上海市黄浦区城市管理行政执法局", "沪黄城管罚字〔2025〕第1号", 9),
     ]});
-    let body403 = problem(push(&jingan, &app, &body).await, 403).await;
+    let body403 = problem(app.push(&jingan, &body).await, 403).await;
     assert!(body403["detail"].as_str().unwrap().contains("/records/1"));
     let js = app.client(Who::Lead(Party::Jiangsu));
     problem(
-        push(
+        app.push(
             &js,
-            &app,
-            &company_record(JINGAN, "沪静城管罚字〔2025〕第401号", 10),
+            &company_record(JINGAN.name, "沪静城管罚字〔2025〕第401号", 10),
         )
         .await,
         403,
     )
     .await;
     // A street unit may not push for its district either.
-    let pengpu = unit_client(&app, Party::Shanghai, "SH-310106-PPZ");
+    let pengpu = app.unit(PENGPU);
     problem(
-        push(
+        app.push(
             &pengpu,
-            &app,
-            &company_record(JINGAN, "沪静城管罚字〔2025〕第402号", 11),
+            &company_record(JINGAN.name, "沪静城管罚字〔2025〕第402号", 11),
         )
         .await,
         403,
     )
     .await;
     // Analysts do not push at all.
-    problem(push(&app.client(Who::Analyst), &app, &body).await, 403).await;
-    assert_eq!(count_rows(&app, "records").await, 0);
-    assert_eq!(count_rows(&app, "submissions").await, 0);
+    problem(app.push(&app.client(Who::Analyst), &body).await, 403).await;
+    assert_eq!(app.count_rows("records").await, 0);
+    assert_eq!(app.count_rows("submissions").await, 0);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn idempotency_key_replays_the_same_answer_and_refuses_another_body() {
     let app = TestApp::start().await;
-    let c = unit_client(&app, Party::Shanghai, JINGAN_CODE);
-    let body = json!({"records": [company_record(JINGAN, "沪静城管罚字〔2025〕第500号", 12)]});
+    let c = app.unit(JINGAN);
+    let body = json!({"records": [company_record(JINGAN.name, "沪静城管罚字〔2025〕第500号", 12)]});
     let send = |b: Value| {
         c.post(app.url("/v1/records"))
             .header("Idempotency-Key", "batch-2025-03-20-001")
@@ -180,8 +163,9 @@ async fn idempotency_key_replays_the_same_answer_and_refuses_another_body() {
     assert_eq!(second.status(), 200);
     let second: Value = second.json().await.unwrap();
     assert_eq!(first, second, "a replay must return the same answer");
-    assert_eq!(count_rows(&app, "submissions").await, 1);
-    let other = json!({"records": [company_record(JINGAN, "沪静城管罚字〔2025〕第501号", 13)]});
+    assert_eq!(app.count_rows("submissions").await, 1);
+    let other =
+        json!({"records": [company_record(JINGAN.name, "沪静城管罚字〔2025〕第501号", 13)]});
     let r = send(other).await.unwrap();
     assert_eq!(problem(r, 422).await["code"], "idempotency_key_reused");
     app.stop().await;
@@ -190,16 +174,16 @@ async fn idempotency_key_replays_the_same_answer_and_refuses_another_body() {
 #[tokio::test]
 async fn revoke_by_the_deciding_unit_and_refusal_for_another_party() {
     let app = TestApp::start().await;
-    let c = unit_client(&app, Party::Shanghai, JINGAN_CODE);
-    let out: Value = push(
-        &c,
-        &app,
-        &company_record(JINGAN, "沪静城管罚字〔2025〕第600号", 14),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let c = app.unit(JINGAN);
+    let out: Value = app
+        .push(
+            &c,
+            &company_record(JINGAN.name, "沪静城管罚字〔2025〕第600号", 14),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = out["items"][0]["record_id"].as_str().unwrap().to_owned();
     let url = app.url(&format!("/v1/records/{id}/revoke"));
 
@@ -230,7 +214,7 @@ async fn revoke_by_the_deciding_unit_and_refusal_for_another_party() {
     let view: Value = r.json().await.unwrap();
     assert_eq!(view["status"], "revoked");
     assert_eq!(view["revocation"]["reason"], "reconsideration");
-    assert_eq!(view["revocation"]["by"], format!("unit:{JINGAN_CODE}"));
+    assert_eq!(view["revocation"]["by"], format!("unit:{}", JINGAN.code));
 
     let r = c
         .post(&url)
@@ -246,16 +230,16 @@ async fn revoke_by_the_deciding_unit_and_refusal_for_another_party() {
 async fn id_numbers_are_sealed_at_rest_and_masked_for_everyone_but_the_deciding_unit() {
     let app = TestApp::start().await;
     let id_no = resident_id(42);
-    let c = unit_client(&app, Party::Shanghai, "SH-310106-PPZ");
-    let out: Value = push(
-        &c,
-        &app,
-        &person_record(PENGPU, "沪静彭浦罚字〔2025〕第42号", &id_no),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let c = app.unit(PENGPU);
+    let out: Value = app
+        .push(
+            &c,
+            &person_record(PENGPU.name, "沪静彭浦罚字〔2025〕第42号", &id_no),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(out["items"][0]["status"], "accepted", "{out}");
     let id = out["items"][0]["record_id"].as_str().unwrap().to_owned();
 
@@ -318,7 +302,7 @@ async fn id_numbers_are_sealed_at_rest_and_masked_for_everyone_but_the_deciding_
 #[tokio::test]
 async fn bad_input_gets_problems_never_a_500() {
     let app = TestApp::start().await;
-    let c = unit_client(&app, Party::Shanghai, JINGAN_CODE);
+    let c = app.unit(JINGAN);
     let url = app.url("/v1/records");
     let raw = |body: &'static str| {
         c.post(&url)
@@ -351,10 +335,10 @@ async fn bad_input_gets_problems_never_a_500() {
         .unwrap();
     problem(r, 415).await;
     // A single record with wrong types: 422 with pointers.
-    let mut rec = company_record(JINGAN, "沪静城管罚字〔2025〕第700号", 15);
+    let mut rec = company_record(JINGAN.name, "沪静城管罚字〔2025〕第700号", 15);
     rec["CF_XDR_MC"] = json!(["not", "text"]);
     rec["CF_NR_FK"] = json!(true);
-    let body = problem(push(&c, &app, &rec).await, 422).await;
+    let body = problem(app.push(&c, &rec).await, 422).await;
     let pointers: Vec<&str> = body["errors"]
         .as_array()
         .unwrap()
@@ -367,7 +351,7 @@ async fn bad_input_gets_problems_never_a_500() {
     );
     // More items than allowed: 413.
     let many: Vec<Value> = (0..1001).map(|i| json!({"n": i})).collect();
-    problem(push(&c, &app, &json!({"records": many})).await, 413).await;
+    problem(app.push(&c, &json!({"records": many})).await, 413).await;
     // A body over the byte limit: 413.
     let huge = format!("{{\"records\": [\"{}\"]}}", "x".repeat(9 * 1024 * 1024));
     let r = c
@@ -380,7 +364,7 @@ async fn bad_input_gets_problems_never_a_500() {
     problem(r, 413).await;
     // Items of every JSON type inside a batch are answered, not crashed on.
     let odd = json!({"records": [null, 1, "x", [], {}, {"CF_XDR_MC": {"a": 1}}]});
-    let out: Value = push(&c, &app, &odd).await.json().await.unwrap();
+    let out: Value = app.push(&c, &odd).await.json().await.unwrap();
     assert!(
         out["items"]
             .as_array()
@@ -389,9 +373,10 @@ async fn bad_input_gets_problems_never_a_500() {
             .all(|i| i["status"] == "rejected")
     );
     // Control characters (which PostgreSQL cannot store) are field errors, not 500s.
-    let mut nul = company_record(JINGAN, "沪静城管罚字〔2025〕第7\u{0}01号", 16);
+    let mut nul = company_record(JINGAN.name, "沪静城管罚字〔2025〕第7\u{0}01号", 16);
     nul["CF_XDR_MC"] = json!("上海\u{0}某某有限公司");
-    let out: Value = push(&c, &app, &json!({"records": [nul]}))
+    let out: Value = app
+        .push(&c, &json!({"records": [nul]}))
         .await
         .json()
         .await
@@ -411,16 +396,16 @@ async fn bad_input_gets_problems_never_a_500() {
         .await
         .unwrap();
     assert!(r.status().is_client_error());
-    assert_eq!(count_rows(&app, "records").await, 0);
+    assert_eq!(app.count_rows("records").await, 0);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn validate_stores_nothing_and_reports_rights_per_item() {
     let app = TestApp::start().await;
-    let c = unit_client(&app, Party::Shanghai, JINGAN_CODE);
+    let c = app.unit(JINGAN);
     let body = json!({"records": [
-        company_record(JINGAN, "沪静城管罚字〔2025〕第800号", 16),
+        company_record(JINGAN.name, "沪静城管罚字〔2025〕第800号", 16),
         company_record("上海市黄浦区城市管理行政执法局", "沪黄城管罚字〔2025〕第2号", 17),
     ]});
     let out: Value = c
@@ -435,22 +420,26 @@ async fn validate_stores_nothing_and_reports_rights_per_item() {
     assert_eq!(out["items"][0]["status"], "valid");
     assert_eq!(out["items"][1]["status"], "rejected");
     assert_eq!(out["items"][1]["errors"][0]["code"], "authority_not_yours");
-    assert_eq!(count_rows(&app, "records").await, 0);
-    assert_eq!(count_rows(&app, "submissions").await, 0);
+    assert_eq!(app.count_rows("records").await, 0);
+    assert_eq!(app.count_rows("submissions").await, 0);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn every_push_is_in_the_audit_chain_and_the_chain_verifies() {
     let app = TestApp::start().await;
-    let c = unit_client(&app, Party::Shanghai, JINGAN_CODE);
+    let c = app.unit(JINGAN);
     for n in 0..3 {
-        let r = push(
-            &c,
-            &app,
-            &company_record(JINGAN, &format!("沪静城管罚字〔2025〕第9{n}号"), 20 + n),
-        )
-        .await;
+        let r = app
+            .push(
+                &c,
+                &company_record(
+                    JINGAN.name,
+                    &format!("沪静城管罚字〔2025〕第9{n}号"),
+                    20 + n,
+                ),
+            )
+            .await;
         assert_eq!(r.status(), 200);
     }
     let verdict = app.state.db(penex::store::audit::verify).await.unwrap();

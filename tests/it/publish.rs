@@ -8,24 +8,16 @@
     reason = "test code: JSON indexing and failing checks"
 )]
 
-mod common;
+use crate::common;
 
 use common::records::{company_record, person_record, resident_id};
+use common::units::JINGAN;
 use common::{TestApp, TestDb, Who};
 use penex::crypto::jws::{Jwks, verify_compact};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-const JINGAN: &str = "上海市静安区城市管理行政执法局";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(18555)
-}
 
 /// Fast publisher settings pointing at `port`.
 fn publish_overrides(port: u16) -> Value {
@@ -172,7 +164,7 @@ async fn push_companies(app: &TestApp, from: u32, n: u32) {
 async fn push_companies_via(pki_of: &TestApp, target: &TestApp, from: u32, n: u32) {
     let c = pki_of.client(Who::Lead(penex::domain::party::Party::Shanghai));
     let records: Vec<Value> = (from..from + n)
-        .map(|i| company_record(JINGAN, &format!("沪静城管罚字〔2025〕第{i}号"), i))
+        .map(|i| company_record(JINGAN.name, &format!("沪静城管罚字〔2025〕第{i}号"), i))
         .collect();
     let r = target.push(&c, &json!({ "records": records })).await;
     assert_eq!(r.status(), 200);
@@ -206,7 +198,7 @@ fn check_sink(lines: &[Value], keys: &Jwks) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn events_are_written_signed_masked_and_delivered_to_the_sink() {
-    let port = free_port();
+    let port = common::free_port();
     let app = TestApp::start_with_overrides(publish_overrides(port)).await;
     let sink_dir = tempfile::tempdir().unwrap();
     let sink = TestSink::start(
@@ -223,13 +215,13 @@ async fn events_are_written_signed_masked_and_delivered_to_the_sink() {
     let r = app
         .push(
             &lead,
-            &person_record(JINGAN, "沪静城管罚字〔2025〕第900号", &id_no),
+            &person_record(JINGAN.name, "沪静城管罚字〔2025〕第900号", &id_no),
         )
         .await;
     assert_eq!(r.status(), 200);
     // A duplicate emits nothing; a correction emits record.corrected.
     push_companies(&app, 1, 1).await;
-    let mut changed = company_record(JINGAN, "沪静城管罚字〔2025〕第2号", 2);
+    let mut changed = company_record(JINGAN.name, "沪静城管罚字〔2025〕第2号", 2);
     changed["CF_SY"] = json!("更正后的违法事实。");
     assert_eq!(app.push(&lead, &changed).await.status(), 200);
     // A revocation emits record.revoked.
@@ -316,7 +308,7 @@ async fn the_sink_refuses_wrong_clients_tampering_and_reused_keys() {
     push_companies(&app, 10, 2).await;
     let events = feed(&app).await;
     assert_eq!(events.len(), 2);
-    let port = free_port();
+    let port = common::free_port();
     let sink_dir = tempfile::tempdir().unwrap();
     let sink = TestSink::start(
         &app.pki(),
@@ -399,13 +391,13 @@ async fn the_sink_refuses_wrong_clients_tampering_and_reused_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_connector_down_then_back_gets_the_whole_backlog_in_order() {
-    let port = free_port();
+    let port = common::free_port();
     let app = TestApp::start_with_overrides(publish_overrides(port)).await;
     let lead = app.client(Who::Lead(penex::domain::party::Party::Shanghai));
     // 20 records, then corrections of 10 of them and 5 revocations: per-subject sequences.
     push_companies(&app, 100, 20).await;
     for i in 100..110_u32 {
-        let mut r = company_record(JINGAN, &format!("沪静城管罚字〔2025〕第{i}号"), i);
+        let mut r = company_record(JINGAN.name, &format!("沪静城管罚字〔2025〕第{i}号"), i);
         r["CF_SY"] = json!(format!("更正{i}"));
         assert_eq!(app.push(&lead, &r).await.status(), 200);
     }
@@ -468,13 +460,13 @@ async fn a_connector_down_then_back_gets_the_whole_backlog_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dead_letters_block_their_subject_until_an_operator_retries() {
     // A connector that refuses everything (404: the path is wrong) → dead at once.
-    let port = free_port();
+    let port = common::free_port();
     let mut overrides = publish_overrides(port);
     overrides["publish"]["connector_url"] = json!(format!("https://localhost:{port}/events"));
     let app = TestApp::start_with_overrides(overrides).await;
     let lead = app.client(Who::Lead(penex::domain::party::Party::Shanghai));
     push_companies(&app, 200, 1).await;
-    let mut r = company_record(JINGAN, "沪静城管罚字〔2025〕第200号", 200);
+    let mut r = company_record(JINGAN.name, "沪静城管罚字〔2025〕第200号", 200);
     r["CF_SY"] = json!("更正");
     assert_eq!(app.push(&lead, &r).await.status(), 200);
     // The sink answers 401 to events signed by a key it does not know: a JWKS file with
@@ -686,7 +678,7 @@ async fn the_cursor_never_skips_an_event_committed_late() {
 /// never two different bodies under one key (the sink would answer 409 and the event would die).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_instances_deliver_each_event_with_one_body() {
-    let port = free_port();
+    let port = common::free_port();
     let first = TestApp::start_with_overrides(publish_overrides(port)).await;
     let mut others = Vec::new();
     for _ in 0..2 {
@@ -794,7 +786,7 @@ async fn publisher_killed_mid_delivery_delivers_everything_after_restart() {
     penex::tls::config::install_default_provider();
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::new(dir.path());
-    let (port, sink_port) = (free_port(), free_port());
+    let (port, sink_port) = (common::free_port(), common::free_port());
     let mut server = start_binary(dir.path(), &db.url, port, sink_port);
     let c = wait_ready(dir.path(), port).await;
     let sink_dir = tempfile::tempdir().unwrap();
@@ -810,7 +802,7 @@ async fn publisher_killed_mid_delivery_delivers_everything_after_restart() {
         let records: Vec<Value> = (0..PER)
             .map(|i| {
                 let n = 5000 + b * PER + i;
-                company_record(JINGAN, &format!("沪静城管罚字〔2025〕第{n}号"), n % 40)
+                company_record(JINGAN.name, &format!("沪静城管罚字〔2025〕第{n}号"), n % 40)
             })
             .collect();
         let r = c
@@ -925,7 +917,7 @@ async fn corrupt_stored_json_fails_the_write_instead_of_signing_null() {
     let out: Value = app
         .push(
             &lead,
-            &json!({"records": [company_record(JINGAN, "沪静城管罚字〔2025〕第950号", 950)]}),
+            &json!({"records": [company_record(JINGAN.name, "沪静城管罚字〔2025〕第950号", 950)]}),
         )
         .await
         .json()

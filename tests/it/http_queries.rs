@@ -11,24 +11,20 @@
     reason = "tests"
 )]
 
-mod common;
+use crate::common;
 
 use common::records::{company_record, person_record, resident_id, uscc};
+use common::units::{Authority, HANGZHOU, JINGAN, PENGPU, SUZHOU};
 use common::{TestApp, Who, problem};
 use penex::domain::party::Party;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
-const JINGAN: &str = "上海市静安区城市管理行政执法局";
-const PENGPU: &str = "上海市静安区彭浦镇人民政府";
-const SUZHOU: &str = "苏州市城市管理局";
-const HANGZHOU: &str = "杭州市综合行政执法局";
-
 /// What the test pushed, to count expectations from.
 #[derive(Debug, Clone)]
 struct Pushed {
     id: String,
-    authority: &'static str,
+    authority: Authority,
     party: &'static str,
     date: chrono::NaiveDate,
     fine_fen: Option<i64>,
@@ -38,17 +34,8 @@ struct Pushed {
     corrected: bool,
 }
 
-fn authority_code(name: &str) -> &'static str {
-    match name {
-        JINGAN => "SH-310106",
-        PENGPU => "SH-310106-PPZ",
-        SUZHOU => "JS-320500",
-        _ => "ZJ-330100",
-    }
-}
-
 /// A company record of seed `seed`: its authority, date, fine and categories vary with it.
-fn varied(seed: u32) -> (Value, &'static str, chrono::NaiveDate, Option<i64>, bool) {
+fn varied(seed: u32) -> (Value, Authority, chrono::NaiveDate, Option<i64>, bool) {
     let authority = [JINGAN, PENGPU, SUZHOU, HANGZHOU][(seed % 4) as usize];
     let prefix = match authority {
         JINGAN => "沪静城管罚字",
@@ -69,7 +56,7 @@ fn varied(seed: u32) -> (Value, &'static str, chrono::NaiveDate, Option<i64>, bo
             + chrono::Duration::days(i64::from((seed % 60) / 3) * 17)
     };
     let mut rec = company_record(
-        authority,
+        authority.name,
         &format!("{prefix}〔2024〕第{seed}号"),
         1000 + seed,
     );
@@ -115,7 +102,7 @@ async fn push_varied(app: &TestApp, seeds: impl Iterator<Item = u32>) -> Vec<Pus
         out.push(Pushed {
             id: body["items"][0]["record_id"].as_str().unwrap().to_owned(),
             authority,
-            party: &authority_code(authority)[..2],
+            party: authority.party.code(),
             date,
             fine_fen,
             warning,
@@ -125,16 +112,6 @@ async fn push_varied(app: &TestApp, seeds: impl Iterator<Item = u32>) -> Vec<Pus
         });
     }
     out
-}
-
-async fn get(app: &TestApp, c: &reqwest::Client, path: &str) -> reqwest::Response {
-    c.get(app.url(path)).send().await.unwrap()
-}
-
-async fn get_ok(app: &TestApp, c: &reqwest::Client, path: &str) -> Value {
-    let r = get(app, c, path).await;
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.unwrap()
 }
 
 /// Walks every page of `query` with `limit`, checking order and that no id repeats; returns
@@ -150,7 +127,7 @@ async fn walk(app: &TestApp, c: &reqwest::Client, query: &str, limit: u32) -> (V
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={c}"));
         }
-        let page = get_ok(app, c, &path).await;
+        let page = app.get_ok(c, &path).await;
         total.get_or_insert(page["total"].as_i64().unwrap());
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= limit as usize);
@@ -409,12 +386,9 @@ async fn filters_and_pages_agree_with_the_pushed_data() {
             })
             .await
             .unwrap();
-        let page = get_ok(
-            &app,
-            &analyst,
-            &format!("/v1/records?party={party}&limit=1"),
-        )
-        .await;
+        let page = app
+            .get_ok(&analyst, &format!("/v1/records?party={party}&limit=1"))
+            .await;
         assert_eq!(page["total"].as_i64(), Some(direct), "{party}");
     }
     // A natural person's record shows up with a conflict filter only when in a conflict.
@@ -439,7 +413,7 @@ async fn the_cursor_neither_repeats_nor_skips_while_records_are_stored() {
             if let Some(c) = &cursor {
                 path.push_str(&format!("&cursor={c}"));
             }
-            let page = get_ok(&app, &analyst, &path).await;
+            let page = app.get_ok(&analyst, &path).await;
             for it in page["items"].as_array().unwrap() {
                 seen.push(it["id"].as_str().unwrap().to_owned());
             }
@@ -467,12 +441,12 @@ async fn the_cursor_neither_repeats_nor_skips_while_records_are_stored() {
 #[tokio::test]
 async fn id_numbers_are_masked_for_all_but_the_deciding_unit() {
     let app = TestApp::start().await;
-    let jingan = app.unit_client(Party::Shanghai, "SH-310106");
+    let jingan = app.unit(JINGAN);
     let id_no = resident_id(42);
     let body: Value = app
         .push(
             &jingan,
-            &json!({"records": [person_record(JINGAN, "沪静城管罚字〔2025〕第42号", &id_no)]}),
+            &json!({"records": [person_record(JINGAN.name, "沪静城管罚字〔2025〕第42号", &id_no)]}),
         )
         .await
         .json()
@@ -485,7 +459,8 @@ async fn id_numbers_are_masked_for_all_but_the_deciding_unit() {
         app.client(Who::Operator),
         app.client(Who::Lead(Party::Shanghai)),
     ] {
-        let text = get(&app, &who, "/v1/records?party=SH")
+        let text = app
+            .get(&who, "/v1/records?party=SH")
             .await
             .text()
             .await
@@ -495,14 +470,10 @@ async fn id_numbers_are_masked_for_all_but_the_deciding_unit() {
         // The list masks exactly as the single record does.
         let list: Value = serde_json::from_str(&text).unwrap();
         let id = list["items"][0]["id"].as_str().unwrap();
-        let one = get_ok(&app, &who, &format!("/v1/records/{id}")).await;
+        let one = app.get_ok(&who, &format!("/v1/records/{id}")).await;
         assert_eq!(list["items"][0]["record"], one["record"]);
     }
-    let own = get(&app, &jingan, "/v1/records")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let own = app.get(&jingan, "/v1/records").await.text().await.unwrap();
     assert!(
         own.contains(&id_no),
         "the deciding unit sees its own record in clear"
@@ -517,45 +488,51 @@ async fn units_see_their_own_tree_only() {
     let count = |f: &dyn Fn(&Pushed) -> bool| pushed.iter().filter(|p| f(p)).count() as i64;
     let total = |v: &Value| v["total"].as_i64().unwrap();
     let js = app.client(Who::Lead(Party::Jiangsu));
-    let page = get_ok(&app, &js, "/v1/records?limit=500").await;
+    let page = app.get_ok(&js, "/v1/records?limit=500").await;
     assert_eq!(total(&page), count(&|p| p.party == "JS"));
     for it in page["items"].as_array().unwrap() {
         assert_eq!(it["party"], "JS");
     }
     // Naming another party's unit or party finds nothing, never an error that leaks.
-    assert_eq!(total(&get_ok(&app, &js, "/v1/records?party=SH").await), 0);
+    assert_eq!(total(&app.get_ok(&js, "/v1/records?party=SH").await), 0);
     assert_eq!(
-        total(&get_ok(&app, &js, "/v1/records?unit=SH-310106&descendants=true").await),
+        total(
+            &app.get_ok(&js, "/v1/records?unit=SH-310106&descendants=true")
+                .await
+        ),
         0
     );
     let sh = app.client(Who::Lead(Party::Shanghai));
     assert_eq!(
-        total(&get_ok(&app, &sh, "/v1/records").await),
+        total(&app.get_ok(&sh, "/v1/records").await),
         count(&|p| p.party == "SH")
     );
-    let jingan = app.unit_client(Party::Shanghai, "SH-310106");
+    let jingan = app.unit(JINGAN);
     assert_eq!(
-        total(&get_ok(&app, &jingan, "/v1/records").await),
+        total(&app.get_ok(&jingan, "/v1/records").await),
         count(&|p| p.authority == JINGAN || p.authority == PENGPU)
     );
-    let pengpu = app.unit_client(Party::Shanghai, "SH-310106-PPZ");
-    let own = get_ok(&app, &pengpu, "/v1/records?limit=500").await;
+    let pengpu = app.unit(PENGPU);
+    let own = app.get_ok(&pengpu, "/v1/records?limit=500").await;
     assert_eq!(total(&own), count(&|p| p.authority == PENGPU));
     for it in own["items"].as_array().unwrap() {
-        assert_eq!(it["authority_code"], "SH-310106-PPZ");
+        assert_eq!(it["authority_code"], PENGPU.code);
     }
     // The street unit cannot widen its view by naming its parent.
     assert_eq!(
-        total(&get_ok(&app, &pengpu, "/v1/records?unit=SH-310106&descendants=true").await),
+        total(
+            &app.get_ok(&pengpu, "/v1/records?unit=SH-310106&descendants=true")
+                .await
+        ),
         count(&|p| p.authority == PENGPU)
     );
     problem(
-        get(&app, &app.client(Who::Integrator), "/v1/records").await,
+        app.get(&app.client(Who::Integrator), "/v1/records").await,
         403,
     )
     .await;
     problem(
-        get(&app, &app.client(Who::Anonymous), "/v1/records").await,
+        app.get(&app.client(Who::Anonymous), "/v1/records").await,
         401,
     )
     .await;
@@ -595,7 +572,7 @@ async fn bad_filters_answer_problems_naming_the_parameter() {
         ("violation_group=nope", "violation_group", "nope"),
     ] {
         let body = problem(
-            get(&app, &analyst, &format!("/v1/records?{query}")).await,
+            app.get(&analyst, &format!("/v1/records?{query}")).await,
             422,
         )
         .await;
@@ -610,11 +587,10 @@ async fn bad_filters_answer_problems_naming_the_parameter() {
     }
     // A cursor of one sort is refused with the other.
     push_varied(&app, 0..3).await;
-    let page = get_ok(&app, &analyst, "/v1/records?limit=1").await;
+    let page = app.get_ok(&analyst, "/v1/records?limit=1").await;
     let cursor = page["next_cursor"].as_str().unwrap();
     problem(
-        get(
-            &app,
+        app.get(
             &analyst,
             &format!("/v1/records?limit=1&sort=decision_date_asc&cursor={cursor}"),
         )
@@ -623,15 +599,15 @@ async fn bad_filters_answer_problems_naming_the_parameter() {
     )
     .await;
     // Unknown and repeated parameters are malformed queries.
-    problem(get(&app, &analyst, "/v1/records?colour=red").await, 400).await;
+    problem(app.get(&analyst, "/v1/records?colour=red").await, 400).await;
     problem(
-        get(&app, &analyst, "/v1/records?party=SH&party=JS").await,
+        app.get(&analyst, "/v1/records?party=SH&party=JS").await,
         400,
     )
     .await;
-    problem(get(&app, &analyst, "/v1/subjects").await, 400).await;
-    problem(get(&app, &analyst, "/v1/subjects?q=%20%20").await, 422).await;
-    problem(get(&app, &analyst, "/v1/subjects?q=a&limit=101").await, 422).await;
+    problem(app.get(&analyst, "/v1/subjects").await, 400).await;
+    problem(app.get(&analyst, "/v1/subjects?q=%20%20").await, 422).await;
+    problem(app.get(&analyst, "/v1/subjects?q=a&limit=101").await, 422).await;
     app.stop().await;
 }
 
@@ -639,18 +615,18 @@ async fn bad_filters_answer_problems_naming_the_parameter() {
 async fn subjects_are_found_by_folded_name_and_uscc_prefix() {
     let app = TestApp::start().await;
     let pushed = push_varied(&app, 0..8).await;
-    let jingan = app.unit_client(Party::Shanghai, "SH-310106");
+    let jingan = app.unit(JINGAN);
     let id_no = resident_id(7);
     app.push(
         &jingan,
-        &json!({"records": [person_record(JINGAN, "沪静城管罚字〔2025〕第77号", &id_no)]}),
+        &json!({"records": [person_record(JINGAN.name, "沪静城管罚字〔2025〕第77号", &id_no)]}),
     )
     .await;
     let analyst = app.client(Who::Analyst);
     // Names are stored folded; a query with full-width digits and spaces finds them.
     let q = "/v1/subjects?q=%E4%B8%8A%E6%B5%B7%E6%B5%8B%E8%AF%95%20%E5%BB%BA%E7%AD%91%E5%B7%A5%E7%A8%8B%E6%9C%89%E9%99%90%E5%85%AC%E5%8F%B8%EF%BC%91%EF%BC%90%EF%BC%90%EF%BC%93";
     // 上海测试 建筑工程有限公司１００３
-    let page = get_ok(&app, &analyst, q).await;
+    let page = app.get_ok(&analyst, q).await;
     assert_eq!(page["total"], 1, "{page}");
     assert_eq!(page["items"][0]["identifier"], uscc(1003));
     // Every pushed company by a common fragment, paged.
@@ -661,7 +637,7 @@ async fn subjects_are_found_by_folded_name_and_uscc_prefix() {
         if let Some(a) = &after {
             path.push_str(&format!("&after={a}"));
         }
-        let page = get_ok(&app, &analyst, &path).await;
+        let page = app.get_ok(&analyst, &path).await;
         assert_eq!(page["total"].as_i64(), Some(pushed.len() as i64));
         for it in page["items"].as_array().unwrap() {
             ids.push(it["id"].as_str().unwrap().to_owned());
@@ -676,7 +652,9 @@ async fn subjects_are_found_by_folded_name_and_uscc_prefix() {
     // By USCC prefix (case folded).
     let u = uscc(1005);
     let prefix = u[..16].to_lowercase();
-    let page = get_ok(&app, &analyst, &format!("/v1/subjects?q={prefix}")).await;
+    let page = app
+        .get_ok(&analyst, &format!("/v1/subjects?q={prefix}"))
+        .await;
     assert!(page["total"].as_i64().unwrap() >= 1);
     assert!(
         page["items"]
@@ -686,7 +664,8 @@ async fn subjects_are_found_by_folded_name_and_uscc_prefix() {
             .any(|s| s["identifier"] == u.as_str())
     );
     // A natural person: found by name, never by identity document, which is never shown.
-    let text = get(&app, &analyst, "/v1/subjects?q=%E5%BC%A0%E4%B8%89")
+    let text = app
+        .get(&analyst, "/v1/subjects?q=%E5%BC%A0%E4%B8%89")
         .await
         .text()
         .await
@@ -695,14 +674,13 @@ async fn subjects_are_found_by_folded_name_and_uscc_prefix() {
         text.contains("natural_person") && !text.contains(&id_no),
         "{text}"
     );
-    let none = get_ok(&app, &analyst, &format!("/v1/subjects?q={id_no}")).await;
+    let none = app
+        .get_ok(&analyst, &format!("/v1/subjects?q={id_no}"))
+        .await;
     assert_eq!(none["total"], 0);
     // Wildcards are literal.
-    assert_eq!(
-        get_ok(&app, &analyst, "/v1/subjects?q=%25").await["total"],
-        0
-    );
-    assert_eq!(get_ok(&app, &analyst, "/v1/subjects?q=_").await["total"], 0);
+    assert_eq!(app.get_ok(&analyst, "/v1/subjects?q=%25").await["total"], 0);
+    assert_eq!(app.get_ok(&analyst, "/v1/subjects?q=_").await["total"], 0);
     app.stop().await;
 }
 
@@ -718,9 +696,9 @@ async fn the_query_rate_limit_answers_429_then_recovers() {
     .await;
     let analyst = app.client(Who::Analyst);
     for _ in 0..3 {
-        assert_eq!(get(&app, &analyst, "/v1/records").await.status(), 200);
+        assert_eq!(app.get(&analyst, "/v1/records").await.status(), 200);
     }
-    let r = get(&app, &analyst, "/v1/records?party=SH").await;
+    let r = app.get(&analyst, "/v1/records?party=SH").await;
     let retry: u64 = r
         .headers()
         .get("retry-after")
@@ -732,7 +710,7 @@ async fn the_query_rate_limit_answers_429_then_recovers() {
     assert_eq!(body["code"], "rate_limited");
     // Another caller has its own budget.
     assert_eq!(
-        get(&app, &app.client(Who::Operator), "/v1/subjects?q=x")
+        app.get(&app.client(Who::Operator), "/v1/subjects?q=x")
             .await
             .status(),
         200
@@ -740,12 +718,12 @@ async fn the_query_rate_limit_answers_429_then_recovers() {
     // The feed has a budget of its own: spending it leaves the integrator's queries alone.
     let integrator = app.client(Who::Integrator);
     for _ in 0..2 {
-        assert_eq!(get(&app, &integrator, "/v1/events").await.status(), 200);
+        assert_eq!(app.get(&integrator, "/v1/events").await.status(), 200);
     }
-    problem(get(&app, &integrator, "/v1/events").await, 429).await;
-    assert_eq!(get(&app, &integrator, "/v1/flags").await.status(), 200);
+    problem(app.get(&integrator, "/v1/events").await, 429).await;
+    assert_eq!(app.get(&integrator, "/v1/flags").await.status(), 200);
     tokio::time::sleep(std::time::Duration::from_secs(retry + 1)).await;
-    assert_eq!(get(&app, &analyst, "/v1/records").await.status(), 200);
+    assert_eq!(app.get(&analyst, "/v1/records").await.status(), 200);
     app.stop().await;
 }
 
@@ -758,11 +736,11 @@ async fn an_analyst_api_key_queries_like_an_analyst_certificate() {
         .db(move |c| penex::store::apikeys::insert(c, "dash", "analyst", &hash))
         .await
         .unwrap();
-    let jingan = app.unit_client(Party::Shanghai, "SH-310106");
+    let jingan = app.unit(JINGAN);
     let id_no = resident_id(9);
     app.push(
         &jingan,
-        &json!({"records": [person_record(JINGAN, "沪静城管罚字〔2025〕第9号", &id_no)]}),
+        &json!({"records": [person_record(JINGAN.name, "沪静城管罚字〔2025〕第9号", &id_no)]}),
     )
     .await;
     let anon = app.client(Who::Anonymous);
@@ -829,7 +807,11 @@ async fn records_are_filtered_by_catalogue_code_and_group() {
     .iter()
     .enumerate()
     {
-        let mut rec = company_record(JINGAN, &format!("沪静城管罚字〔2025〕第{}号", 700 + i), 700);
+        let mut rec = company_record(
+            JINGAN.name,
+            &format!("沪静城管罚字〔2025〕第{}号", 700 + i),
+            700,
+        );
         rec["CF_WFXW"] = json!(text);
         rec["CF_YJ"] = json!(basis);
         let body: Value = app
@@ -842,24 +824,18 @@ async fn records_are_filtered_by_catalogue_code_and_group() {
         ids.push(body["items"][0]["record_id"].as_str().unwrap().to_owned());
     }
     let analyst = app.client(Who::Analyst);
-    let page = get_ok(
-        &app,
-        &analyst,
-        "/v1/records?violation_group=construction_waste",
-    )
-    .await;
+    let page = app
+        .get_ok(&analyst, "/v1/records?violation_group=construction_waste")
+        .await;
     assert_eq!(page["total"], 1, "{page}");
     assert_eq!(page["items"][0]["id"], ids[0].as_str());
     assert_eq!(
         page["items"][0]["classification"]["violation_code"],
         "construction_waste_transport"
     );
-    let page = get_ok(
-        &app,
-        &analyst,
-        "/v1/records?violation_code=illegal_construction",
-    )
-    .await;
+    let page = app
+        .get_ok(&analyst, "/v1/records?violation_code=illegal_construction")
+        .await;
     assert_eq!(page["total"], 1, "{page}");
     let c = &page["items"][0]["classification"];
     assert_eq!(c["matched_by"], "legal_basis", "{c}");
@@ -867,15 +843,15 @@ async fn records_are_filtered_by_catalogue_code_and_group() {
         c["provision"].as_str().unwrap().contains("城乡规划法"),
         "{c}"
     );
-    let page = get_ok(
-        &app,
-        &analyst,
-        "/v1/records?violation_code=road_occupation_business",
-    )
-    .await;
+    let page = app
+        .get_ok(
+            &analyst,
+            "/v1/records?violation_code=road_occupation_business",
+        )
+        .await;
     assert_eq!(page["items"][0]["id"], ids[2].as_str(), "{page}");
     // The unmapped one has no classification, and the code filter never finds it.
-    let all = get_ok(&app, &analyst, "/v1/records?limit=10").await;
+    let all = app.get_ok(&analyst, "/v1/records?limit=10").await;
     let unmapped: Vec<&Value> = all["items"]
         .as_array()
         .unwrap()
@@ -885,7 +861,7 @@ async fn records_are_filtered_by_catalogue_code_and_group() {
     assert_eq!(unmapped.len(), 1);
     assert_eq!(unmapped[0]["id"], ids[3].as_str());
     // The catalogue in force.
-    let catalog = get_ok(&app, &analyst, "/v1/catalog").await;
+    let catalog = app.get_ok(&analyst, "/v1/catalog").await;
     assert!(catalog["types"].as_array().unwrap().len() > 100);
     assert!(
         catalog["statutes"]
@@ -895,7 +871,7 @@ async fn records_are_filtered_by_catalogue_code_and_group() {
             .any(|s| s["name"] == "城乡规划法")
     );
     problem(
-        get(&app, &app.client(Who::Anonymous), "/v1/catalog").await,
+        app.get(&app.client(Who::Anonymous), "/v1/catalog").await,
         401,
     )
     .await;
@@ -920,7 +896,7 @@ async fn every_list_route_reads_paging_the_same_way() {
         let c = app.client(who);
         for bad in ["0", "-3", "abc", &(max + 1).to_string()] {
             let path = format!("{base}limit={bad}");
-            let body = problem(get(&app, &c, &path).await, 422).await;
+            let body = problem(app.get(&c, &path).await, 422).await;
             assert_eq!(body["code"], "invalid_query", "{path}");
             assert_eq!(body["errors"][0]["pointer"], "/limit", "{path}");
             assert!(
@@ -932,9 +908,9 @@ async fn every_list_route_reads_paging_the_same_way() {
             );
         }
         let path = format!("{base}limit={max}");
-        assert_eq!(get(&app, &c, &path).await.status(), 200, "{path}");
+        assert_eq!(app.get(&c, &path).await.status(), 200, "{path}");
         let path = format!("{base}colour=red");
-        let body = problem(get(&app, &c, &path).await, 400).await;
+        let body = problem(app.get(&c, &path).await, 400).await;
         assert_eq!(body["code"], "malformed_query", "{path}");
     }
     // Sequence cursors are numbers ≥ 0.
@@ -942,7 +918,7 @@ async fn every_list_route_reads_paging_the_same_way() {
         (Who::Integrator, "/v1/events?after=-1"),
         (Who::Operator, "/v1/outbox?after=x"),
     ] {
-        let body = problem(get(&app, &app.client(who), path).await, 422).await;
+        let body = problem(app.get(&app.client(who), path).await, 422).await;
         assert_eq!(body["errors"][0]["pointer"], "/after", "{path}");
     }
     app.stop().await;

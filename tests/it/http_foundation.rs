@@ -1,7 +1,7 @@
 //! The foundation over real mutual TLS: public routes, identities from certificates and API
 //! keys, CA-to-party binding, disabled units, problem bodies, 404/405, the spec and Swagger UI.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, Who, lead_code, problem};
 use penex::domain::party::{Party, Role};

@@ -3,7 +3,7 @@
 //! audit verifier, and graceful shutdown on SIGTERM.
 #![expect(clippy::expect_used, reason = "tests")]
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 use std::path::Path;
@@ -248,10 +248,7 @@ async fn sigterm_lets_an_in_flight_push_finish() {
     penex::tls::config::install_default_provider();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = common::TestDb::new(dir.path());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
+    let port = common::free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_penex"))
         .args(["serve", "--migrate"])
         .env("PENEX_DATA_DIR", dir.path())

@@ -1,7 +1,7 @@
 //! The audit chain in the database: writes append in order, verification passes, and any
 //! tampering with a stored row (or removal of the newest) is caught and named.
 
-mod common;
+use crate::common;
 
 use diesel::connection::SimpleConnection;
 use penex::store::audit::{self, NewAudit, Verification};

@@ -2,15 +2,12 @@
 //! against the list and the unit's rights, never counted; the region-wide check finds penalties
 //! and exemptions of the same type in other parties within the window, and names no one.
 
-mod common;
+use crate::common;
 
 use common::records::{person_record, resident_id, uscc};
+use common::units::{HANGZHOU, QINGPU, SUZHOU};
 use common::{TestApp, Who, problem};
-use penex::domain::party::Party;
 use serde_json::{Value, json};
-
-const SUZHOU: &str = "苏州市城市管理局";
-const HANGZHOU: &str = "杭州市综合行政执法局";
 
 fn exemption(authority: &str, no: &str, id_no: &str, item: &str) -> Value {
     json!({
@@ -43,9 +40,9 @@ async fn check(app: &TestApp, c: &reqwest::Client, query: &str) -> reqwest::Resp
 #[tokio::test]
 async fn exemptions_are_checked_against_the_list_and_the_units_rights() {
     let app = TestApp::start().await;
-    let hz = app.unit_client(Party::Zhejiang, "ZJ-330100");
+    let hz = app.unit(HANGZHOU);
     let id = resident_id(401);
-    let body = exemption(HANGZHOU, "杭综执不罚〔2026〕第1号", &id, "YRD-SR-02");
+    let body = exemption(HANGZHOU.name, "杭综执不罚〔2026〕第1号", &id, "YRD-SR-02");
     let first = report(&app, &hz, &body).await;
     assert_eq!(first.status(), 201);
     let stored: Value = first.json().await.unwrap();
@@ -61,7 +58,7 @@ async fn exemptions_are_checked_against_the_list_and_the_units_rights() {
             report(
                 &app,
                 &hz,
-                &exemption(HANGZHOU, "杭综执不罚〔2026〕第2号", &id, item),
+                &exemption(HANGZHOU.name, "杭综执不罚〔2026〕第2号", &id, item),
             )
             .await,
             422,
@@ -71,7 +68,7 @@ async fn exemptions_are_checked_against_the_list_and_the_units_rights() {
     }
     // A bad ID number and a future date: both reported, with their pointers.
     let mut broken = exemption(
-        HANGZHOU,
+        HANGZHOU.name,
         "杭综执不罚〔2026〕第3号",
         "310106199001010010",
         "YRD-SR-02",
@@ -89,7 +86,7 @@ async fn exemptions_are_checked_against_the_list_and_the_units_rights() {
         "{bad}"
     );
     // Another party's unit may not report for Hangzhou.
-    let js = app.unit_client(Party::Jiangsu, "JS-320500");
+    let js = app.unit(SUZHOU);
     problem(report(&app, &js, &body).await, 403).await;
     // Analysts read but do not report.
     problem(report(&app, &app.client(Who::Analyst), &body).await, 403).await;
@@ -105,28 +102,28 @@ async fn the_first_violation_check_sees_all_four_parties_within_the_window() {
     let app = TestApp::start().await;
     let id = resident_id(402);
     // Penalized in Suzhou for 占道经营 (2025-03-20); exempted in Hangzhou for outdoor advertising.
-    let sz = app.unit_client(Party::Jiangsu, "JS-320500");
+    let sz = app.unit(SUZHOU);
     let pushed: Value = app
         .push(
             &sz,
-            &json!({"records": [person_record(SUZHOU, "苏城管罚决〔2025〕第901号", &id)]}),
+            &json!({"records": [person_record(SUZHOU.name, "苏城管罚决〔2025〕第901号", &id)]}),
         )
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(pushed["items"][0]["status"], "accepted");
-    let hz = app.unit_client(Party::Zhejiang, "ZJ-330100");
+    let hz = app.unit(HANGZHOU);
     let r = report(
         &app,
         &hz,
-        &exemption(HANGZHOU, "杭综执不罚〔2026〕第9号", &id, "YRD-SR-02"),
+        &exemption(HANGZHOU.name, "杭综执不罚〔2026〕第9号", &id, "YRD-SR-02"),
     )
     .await;
     assert_eq!(r.status(), 201);
 
     // A Shanghai unit asks before deciding.
-    let qp = app.unit_client(Party::Shanghai, "SH-310118");
+    let qp = app.unit(QINGPU);
     let a: Value = check(
         &app,
         &qp,
@@ -137,7 +134,7 @@ async fn the_first_violation_check_sees_all_four_parties_within_the_window() {
     .await
     .unwrap();
     assert_eq!(a["first"], false, "{a}");
-    assert_eq!(a["penalties"][0]["authority_code"], "JS-320500");
+    assert_eq!(a["penalties"][0]["authority_code"], SUZHOU.code);
     assert_eq!(a["window_from"], "2024-11-01");
     assert!(!a.to_string().contains(&id));
     // The type as written maps to the catalogue too.
@@ -152,7 +149,7 @@ async fn the_first_violation_check_sees_all_four_parties_within_the_window() {
     .unwrap();
     assert_eq!(b["first"], false);
     assert_eq!(b["violation_type"], "outdoor_advertising");
-    assert_eq!(b["exemptions"][0]["authority_code"], "ZJ-330100");
+    assert_eq!(b["exemptions"][0]["authority_code"], HANGZHOU.code);
     // Another type: first.
     let c: Value = check(
         &app,
@@ -238,12 +235,12 @@ async fn the_first_violation_check_sees_all_four_parties_within_the_window() {
 async fn road_trading_in_statute_words_meets_the_exemption_of_another_party() {
     let app = TestApp::start().await;
     let id = resident_id(433);
-    let hz = app.unit_client(Party::Zhejiang, "ZJ-330100");
-    let mut ex = exemption(HANGZHOU, "杭综执不罚〔2026〕第33号", &id, "YRD-SR-01");
+    let hz = app.unit(HANGZHOU);
+    let mut ex = exemption(HANGZHOU.name, "杭综执不罚〔2026〕第33号", &id, "YRD-SR-01");
     ex["violation_type"] = json!("占道经营");
     assert_eq!(report(&app, &hz, &ex).await.status(), 201);
-    let qp = app.unit_client(Party::Shanghai, "SH-310118");
-    let mut rec = person_record("上海市青浦区城市管理行政执法局", "2611801133", &id);
+    let qp = app.unit(QINGPU);
+    let mut rec = person_record(QINGPU.name, "2611801133", &id);
     rec["违法行为类型"] = json!("擅自占用城市道路从事经营活动");
     rec["处罚依据"] = json!("《上海市市容环境卫生管理条例》第二十二条");
     let pushed: Value = app
@@ -281,7 +278,7 @@ async fn road_trading_in_statute_words_meets_the_exemption_of_another_party() {
         );
         assert_eq!(a["first"], false, "{asked}: {a}");
         assert_eq!(
-            a["exemptions"][0]["authority_code"], "ZJ-330100",
+            a["exemptions"][0]["authority_code"], HANGZHOU.code,
             "{asked}: {a}"
         );
         assert_eq!(

@@ -9,18 +9,15 @@
     reason = "tests"
 )]
 
-mod common;
+use crate::common;
 
 use common::TestDb;
 use common::records::{company_record, person_record, resident_id};
+use common::units::{JINGAN, PENGPU};
 use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Output;
-
-const JINGAN: &str = "上海市静安区城市管理行政执法局";
-const JINGAN_CODE: &str = "SH-310106";
-const PENGPU: &str = "上海市静安区彭浦镇人民政府";
 
 /// Column code → Chinese item name, for the files with Chinese headers.
 const CHINESE: [(&str, &str); 20] = [
@@ -202,9 +199,9 @@ fn chinese(column: &str) -> String {
 /// Rows 2–8 of the Chinese-header file: two companies, a bad checksum, a duplicate of row 2,
 /// a blank row, a natural person (a street unit below Jing'an), an unknown header's cell.
 fn mixed_rows() -> Vec<Option<Value>> {
-    let mut bad = company_record(JINGAN, "沪静城管罚字〔2025〕第903号", 93);
+    let mut bad = company_record(JINGAN.name, "沪静城管罚字〔2025〕第903号", 93);
     bad["CF_XDR_SHXYM"] = json!("91310106MA0000002X");
-    let mut person = person_record(PENGPU, "沪静彭浦罚字[2025]第97号", &resident_id(97));
+    let mut person = person_record(PENGPU.name, "沪静彭浦罚字[2025]第97号", &resident_id(97));
     // person_record uses Chinese keys; give it the column codes the columns list.
     let mut coded = serde_json::Map::new();
     for (code, zh) in CHINESE {
@@ -213,11 +210,15 @@ fn mixed_rows() -> Vec<Option<Value>> {
         }
     }
     person = Value::Object(coded);
-    let mut first = company_record(JINGAN, "沪静城管罚字〔2025〕第901号", 91);
+    let mut first = company_record(JINGAN.name, "沪静城管罚字〔2025〕第901号", 91);
     first["颜色"] = json!("红");
     vec![
         Some(first.clone()),
-        Some(company_record(JINGAN, "沪静城管罚字〔2025〕第902号", 92)),
+        Some(company_record(
+            JINGAN.name,
+            "沪静城管罚字〔2025〕第902号",
+            92,
+        )),
         Some(bad),
         Some(first),
         None,
@@ -235,7 +236,7 @@ fn a_csv_with_chinese_headers_goes_through_the_push_path_batch_by_batch() {
     let file = env.path("静安 2025.csv");
     std::fs::write(&file, csv_bytes(&all_columns(), chinese, &mixed_rows())).unwrap();
 
-    let out = env.import(JINGAN_CODE, &file, &["--batch-size", "2"]);
+    let out = env.import(JINGAN.code, &file, &["--batch-size", "2"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains(
@@ -285,7 +286,8 @@ fn a_csv_with_chinese_headers_goes_through_the_push_path_batch_by_batch() {
     assert_eq!(env.count("SELECT COUNT(*) AS n FROM submissions"), 5);
     assert_eq!(
         env.count(&format!(
-            "SELECT COUNT(*) AS n FROM submissions WHERE unit_code = '{JINGAN_CODE}'"
+            "SELECT COUNT(*) AS n FROM submissions WHERE unit_code = '{}'",
+            JINGAN.code
         )),
         5
     );
@@ -303,7 +305,7 @@ fn a_csv_with_chinese_headers_goes_through_the_push_path_batch_by_batch() {
     assert_eq!(pushes[1].2["duplicate"], 1);
 
     // Again: every good row is a duplicate now, nothing new stored.
-    let again = env.import(JINGAN_CODE, &file, &[]);
+    let again = env.import(JINGAN.code, &file, &[]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
         stdout(&again).contains(
@@ -364,7 +366,7 @@ fn a_unit_of_another_party_gets_refused_rows_and_nothing_is_stored() {
         "{}",
         lines[0][4]
     );
-    assert!(lines[0][4].contains(JINGAN), "{}", lines[0][4]);
+    assert!(lines[0][4].contains(JINGAN.name), "{}", lines[0][4]);
     // Row 4 fails its own checks but names no authority outside the rights: its batch sank it.
     assert!(
         lines[2][4].starts_with("/rows/4 batch_refused: "),
@@ -382,16 +384,24 @@ fn only_the_batches_with_foreign_rows_are_refused() {
     let file = env.path("mixed.csv");
     let columns: Vec<&str> = all_columns();
     let rows = vec![
-        Some(company_record(JINGAN, "沪静城管罚字〔2025〕第911号", 111)),
+        Some(company_record(
+            JINGAN.name,
+            "沪静城管罚字〔2025〕第911号",
+            111,
+        )),
         Some(company_record(
             "上海市黄浦区城市管理行政执法局",
             "沪黄城管罚字〔2025〕第1号",
             112,
         )),
-        Some(company_record(JINGAN, "沪静城管罚字〔2025〕第913号", 113)),
+        Some(company_record(
+            JINGAN.name,
+            "沪静城管罚字〔2025〕第913号",
+            113,
+        )),
     ];
     std::fs::write(&file, csv_bytes(&columns, |c| c.to_owned(), &rows)).unwrap();
-    let out = env.import(JINGAN_CODE, &file, &["--batch-size", "2"]);
+    let out = env.import(JINGAN.code, &file, &["--batch-size", "2"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let lines = report(&env.path("mixed.report.csv"));
     assert_eq!(
@@ -422,7 +432,7 @@ fn a_gb18030_csv_with_column_codes_is_read() {
     assert!(!unmappable);
     std::fs::write(&file, &gbk).unwrap();
 
-    let out = env.import(JINGAN_CODE, &file, &[]);
+    let out = env.import(JINGAN.code, &file, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("read as GB18030"), "{}", stderr(&out));
     assert!(
@@ -451,7 +461,7 @@ fn an_xlsx_workbook_is_read_with_dates_numbers_and_sheets() {
     let file = env.path("records.xlsx");
     std::fs::copy(common::repo().join("tests/fixtures/records.xlsx"), &file).unwrap();
 
-    let out = env.import(JINGAN_CODE, &file, &[]);
+    let out = env.import(JINGAN.code, &file, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains(
@@ -493,7 +503,7 @@ fn an_xlsx_workbook_is_read_with_dates_numbers_and_sheets() {
 
     let report_path = env.path("second.csv");
     let second = env.import(
-        JINGAN_CODE,
+        JINGAN.code,
         &file,
         &[
             "--sheet",
@@ -510,7 +520,7 @@ fn an_xlsx_workbook_is_read_with_dates_numbers_and_sheets() {
         .unwrap();
     assert_eq!(row.fine_fen, Some(500_000));
 
-    let missing = env.import(JINGAN_CODE, &file, &["--sheet", "第三批"]);
+    let missing = env.import(JINGAN.code, &file, &["--sheet", "第三批"]);
     assert!(!missing.status.success());
     assert!(stderr(&missing).contains("no worksheet named \"第三批\""));
 }
@@ -548,11 +558,11 @@ fn bad_files_and_bad_units_fail_with_a_clear_message_and_store_nothing() {
     for (bytes, name, message) in cases {
         let path = env.path(name);
         std::fs::write(&path, bytes).unwrap();
-        let out = env.import(JINGAN_CODE, &path, &[]);
+        let out = env.import(JINGAN.code, &path, &[]);
         assert!(!out.status.success(), "{name}");
         assert!(stderr(&out).contains(message), "{name}: {}", stderr(&out));
     }
-    let missing = env.import(JINGAN_CODE, &env.path("missing.csv"), &[]);
+    let missing = env.import(JINGAN.code, &env.path("missing.csv"), &[]);
     assert!(!missing.status.success());
     assert!(
         stderr(&missing).contains("cannot read"),
@@ -563,9 +573,9 @@ fn bad_files_and_bad_units_fail_with_a_clear_message_and_store_nothing() {
     for (unit, message) in [
         ("SH-310199", "not registered"),
         ("sh-310106", "--unit"),
-        ("SH-310106-PPZ", "disabled"),
+        (PENGPU.code, "disabled"),
     ] {
-        if unit == "SH-310106-PPZ" {
+        if unit == PENGPU.code {
             let disable = env.penex(&["unit", "disable", unit]);
             assert!(disable.status.success(), "{}", stderr(&disable));
         }
@@ -573,7 +583,7 @@ fn bad_files_and_bad_units_fail_with_a_clear_message_and_store_nothing() {
         assert!(!out.status.success(), "{unit}");
         assert!(stderr(&out).contains(message), "{unit}: {}", stderr(&out));
     }
-    let too_big = env.import(JINGAN_CODE, &good, &["--batch-size", "5000"]);
+    let too_big = env.import(JINGAN.code, &good, &["--batch-size", "5000"]);
     assert!(!too_big.status.success());
     assert!(stderr(&too_big).contains("limits.max_batch_items"));
 
@@ -587,7 +597,7 @@ fn pending_postgresql_migrations_are_refused_like_serve_does() {
     let env = Env::unmigrated();
     let file = env.path("records.csv");
     std::fs::write(&file, csv_bytes(&all_columns(), chinese, &mixed_rows())).unwrap();
-    let out = env.import(JINGAN_CODE, &file, &[]);
+    let out = env.import(JINGAN.code, &file, &[]);
     if env.db.is_postgres() {
         assert!(!out.status.success());
         assert!(
@@ -607,14 +617,14 @@ fn without_the_servers_personal_data_key_an_import_into_a_used_database_is_refus
     let env = Env::new();
     let file = env.path("records.csv");
     std::fs::write(&file, csv_bytes(&all_columns(), chinese, &mixed_rows())).unwrap();
-    let first = env.import(JINGAN_CODE, &file, &[]);
+    let first = env.import(JINGAN.code, &file, &[]);
     assert!(first.status.success(), "{}", stderr(&first));
     let key = env.dir.path().join("keys/pii.key");
     assert!(key.exists());
 
     // Another data folder against the same database would seal ID numbers with a new key.
     std::fs::remove_file(&key).unwrap();
-    let out = env.import(JINGAN_CODE, &file, &[]);
+    let out = env.import(JINGAN.code, &file, &[]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("no personal-data key"),

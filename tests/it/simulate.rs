@@ -1,7 +1,7 @@
 //! `penex simulate`: the real binary writes the three files deterministically, and a simulated
 //! set pushed through a real server gets exactly the statuses its truth predicts.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, repo};
 use penex::domain::registry::parse_units_toml;

@@ -7,19 +7,17 @@
 //! which identifier came first, so they are not compared).
 #![expect(clippy::panic, clippy::indexing_slicing, reason = "tests")]
 
-mod common;
+use crate::common;
 
 use common::TestDb;
 use common::records::company_record;
+use common::units::{JINGAN, SUZHOU};
 use diesel::prelude::*;
 use penex::api::state::AppState;
 use penex::service::ingest;
 use proptest::prelude::*;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-
-const JINGAN: &str = "上海市静安区城市管理行政执法局";
-const SUZHOU: &str = "苏州市城市管理局";
 
 /// The names a record of company `c` may carry: as registered, the other form word, without
 /// the division, in traditional characters, with spaces and full widths, and an alias that
@@ -82,9 +80,9 @@ fn push() -> impl Strategy<Value = Push> {
 #[expect(clippy::unwrap_used, reason = "test helper")]
 fn record(n: usize, p: Push) -> serde_json::Value {
     let (authority, decision) = if p.party == 0 {
-        (JINGAN, format!("沪静城管罚字〔2026〕第{n}号"))
+        (JINGAN.name, format!("沪静城管罚字〔2026〕第{n}号"))
     } else {
-        (SUZHOU, format!("苏城管罚字〔2026〕第{n}号"))
+        (SUZHOU.name, format!("苏城管罚字〔2026〕第{n}号"))
     };
     let mut r = company_record(authority, &decision, 1);
     r["CF_XDR_MC"] = json!(name(p.company, p.variant));
@@ -281,9 +279,9 @@ fn a_shared_alias_links_to_neither_and_a_bare_name_stays_in_its_party() {
         let c = canonical(&s).await;
         let rec = |n: usize| {
             let (authority, decision) = if pushes.get(n).is_some_and(|p| p.party == 0) {
-                ("SH-310106", format!("沪静城管罚字〔2026〕第{n}号"))
+                (JINGAN.code, format!("沪静城管罚字〔2026〕第{n}号"))
             } else {
-                ("JS-320500", format!("苏城管罚字〔2026〕第{n}号"))
+                (SUZHOU.code, format!("苏城管罚字〔2026〕第{n}号"))
             };
             let code =
                 penex::domain::unit::UnitCode::parse(authority).unwrap_or_else(|e| panic!("{e}"));
@@ -429,10 +427,12 @@ fn racing_identified_and_name_only_records_end_linked() {
         for i in 0..PAIRS {
             let t: String = trades.chars().skip(i).take(2).collect();
             let (_, uscc) = codes(i + 10);
-            let mut strong = company_record(JINGAN, &format!("沪静城管罚字〔2026〕第9{i}1号"), 1);
+            let mut strong =
+                company_record(JINGAN.name, &format!("沪静城管罚字〔2026〕第9{i}1号"), 1);
             strong["CF_XDR_MC"] = json!(format!("上海{t}建筑工程有限公司"));
             strong["CF_XDR_SHXYM"] = json!(uscc);
-            let mut weak = company_record(JINGAN, &format!("沪静城管罚字〔2026〕第9{i}2号"), 1);
+            let mut weak =
+                company_record(JINGAN.name, &format!("沪静城管罚字〔2026〕第9{i}2号"), 1);
             weak["CF_XDR_MC"] = json!(format!("{t}建筑工程有限责任公司"));
             if let Some(o) = weak.as_object_mut() {
                 o.remove("CF_XDR_SHXYM");

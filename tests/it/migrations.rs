@@ -1,7 +1,7 @@
 //! Migrations: the same names for both dialects, and every migration reverts cleanly
 //! (up → down → up) on the backend under test.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -1,8 +1,4 @@
 //! Record fixtures built from the standard: valid checksums computed, never copied.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the harness"
-)]
 
 use serde_json::{Value, json};
 
@@ -60,4 +56,40 @@ pub fn person_record(authority: &str, decision_no: &str, id_no: &str) -> Value {
         "处罚机关": authority,
         "数据来源单位": authority,
     })
+}
+
+/// A company record decided and filed on `date` (`YYYY-MM-DD`); the facts name the date and
+/// `seed`, so records of one company on different days are different acts.
+pub fn dated(authority: &str, no: &str, seed: u32, date: &str) -> Value {
+    let mut r = company_record(authority, no, seed);
+    r["CF_JDRQ"] = json!(date);
+    r["filed_date"] = json!(date);
+    r["CF_SY"] = json!(format!("当事人于{date}前擅自运输建筑垃圾（第{seed}起）。"));
+    r
+}
+
+/// A company record decided on `date` (`YYYY-MM-DD`), filed five days before; the facts name
+/// the day before the filing.
+pub fn decided(authority: &str, no: &str, seed: u32, date: &str) -> Value {
+    let mut r = company_record(authority, no, seed);
+    let d: chrono::NaiveDate = date.parse().unwrap();
+    r["CF_JDRQ"] = json!(date);
+    r["filed_date"] = json!((d - chrono::Duration::days(5)).to_string());
+    r["CF_SY"] = json!(format!(
+        "当事人于{}未取得建筑垃圾运输许可擅自运输建筑垃圾。",
+        d - chrono::Duration::days(6)
+    ));
+    r
+}
+
+/// One act of dumping on the Shanghai–Jiangsu border, as `authority` writes it, filed on
+/// `filed` (the facts name the day of the act and the same quantity; `place` as written).
+pub fn dumping(authority: &str, decision_no: &str, seed: u32, filed: &str, place: &str) -> Value {
+    let mut r = company_record(authority, decision_no, seed);
+    r["CF_WFXW"] = json!("擅自倾倒建筑垃圾");
+    r["CF_SY"] = json!(format!(
+        "当事人于2025年3月2日在{place}擅自倾倒建筑垃圾约30立方米，未按规定地点处置。"
+    ));
+    r["filed_date"] = json!(filed);
+    r
 }

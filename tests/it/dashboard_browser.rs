@@ -9,16 +9,14 @@
 //! unless `PENEX_TEST_REQUIRE_CHROMIUM` is set (as `.ci/run` does after installing it).
 #![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 
-mod common;
+use crate::common;
 
-use common::records::company_record;
+use common::records::dated;
+use common::units::{JINGAN, SUZHOU};
 use common::{TestApp, Who};
 use penex::domain::party::Party;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const JINGAN: &str = "上海市静安区城市管理行政执法局";
-const SUZHOU: &str = "苏州市城市管理局";
 
 fn chromium() -> Option<std::path::PathBuf> {
     if let Some(p) = std::env::var_os("PENEX_TEST_CHROMIUM") {
@@ -28,14 +26,6 @@ fn chromium() -> Option<std::path::PathBuf> {
         .iter()
         .map(std::path::PathBuf::from)
         .find(|p| p.exists())
-}
-
-fn dated(authority: &str, no: &str, seed: u32, date: &str) -> Value {
-    let mut r = company_record(authority, no, seed);
-    r["CF_JDRQ"] = json!(date);
-    r["filed_date"] = json!(date);
-    r["CF_SY"] = json!(format!("当事人于{date}前擅自运输建筑垃圾（第{seed}起）。"));
-    r
 }
 
 /// Serves every request on `listener` by fetching the same path from penex as the analyst.
@@ -99,15 +89,15 @@ async fn chromium_renders_the_dashboard_charts_with_the_pushed_data() {
     for (c, rec) in [
         (
             &sh,
-            dated(JINGAN, "沪静城管罚字〔2025〕第1号", 1, "2025-01-10"),
+            dated(JINGAN.name, "沪静城管罚字〔2025〕第1号", 1, "2025-01-10"),
         ),
         (
             &sh,
-            dated(JINGAN, "沪静城管罚字〔2025〕第2号", 2, "2025-03-20"),
+            dated(JINGAN.name, "沪静城管罚字〔2025〕第2号", 2, "2025-03-20"),
         ),
         (
             &js,
-            dated(SUZHOU, "苏城管罚字〔2025〕第1号", 1, "2025-06-10"),
+            dated(SUZHOU.name, "苏城管罚字〔2025〕第1号", 1, "2025-06-10"),
         ),
     ] {
         let out: Value = app

@@ -5,10 +5,6 @@
 //! names a server (each test gets its own database, dropped afterwards) and Redis when
 //! `PENEX_TEST_REDIS_URL` is set (each test gets its own key namespace). When a variable is set
 //! and the service is not reachable, tests fail: they never skip.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the harness"
-)]
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,7 +12,9 @@
     reason = "test harness"
 )]
 
+pub mod proxy;
 pub mod records;
+pub mod units;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
@@ -283,6 +281,11 @@ impl TestApp {
         self.client(Who::Files(cert, key))
     }
 
+    /// A client for a registered authority (see [`TestApp::unit_client`]).
+    pub fn unit(&self, a: units::Authority) -> reqwest::Client {
+        self.unit_client(a.party, a.code)
+    }
+
     /// POSTs a JSON body to `/v1/records`.
     pub async fn push(&self, c: &reqwest::Client, body: &serde_json::Value) -> reqwest::Response {
         c.post(self.url("/v1/records"))
@@ -290,6 +293,57 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Pushes one record and returns the answer's item for it, whatever its status.
+    pub async fn push_one(
+        &self,
+        c: &reqwest::Client,
+        rec: &serde_json::Value,
+    ) -> serde_json::Value {
+        let out: serde_json::Value = self
+            .push(c, &serde_json::json!({ "records": [rec] }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        out["items"][0].clone()
+    }
+
+    /// Pushes one record, asserts it was accepted and returns its record id.
+    pub async fn push_accepted(&self, c: &reqwest::Client, rec: &serde_json::Value) -> String {
+        let out: serde_json::Value = self
+            .push(c, &serde_json::json!({ "records": [rec] }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(out["items"][0]["status"], "accepted", "{out}");
+        out["items"][0]["record_id"].as_str().unwrap().to_owned()
+    }
+
+    /// The subject id the store gave a record (read directly from the database).
+    pub async fn subject_of(&self, record_id: &str) -> String {
+        let id = record_id.to_owned();
+        self.state
+            .db(move |c| penex::store::records::find(c, &id))
+            .await
+            .unwrap()
+            .unwrap()
+            .subject_id
+            .unwrap()
+    }
+
+    /// GETs `path` with client `c`.
+    pub async fn get(&self, c: &reqwest::Client, path: &str) -> reqwest::Response {
+        c.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// GETs `path` with client `c`, asserts 200 and reads the JSON body.
+    pub async fn get_ok(&self, c: &reqwest::Client, path: &str) -> serde_json::Value {
+        let r = self.get(c, path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        r.json().await.unwrap()
     }
 
     /// GETs `path` as `who` and reads the JSON body, whatever the status.
@@ -343,6 +397,14 @@ impl Drop for TestApp {
         let handle = self.handle.clone();
         std::mem::drop(handle.stop(false));
     }
+}
+
+/// A loopback port that was free a moment ago (for a server started as a separate process).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
 }
 
 /// The lead unit code of a party in `config/units.toml`.

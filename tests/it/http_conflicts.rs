@@ -4,51 +4,17 @@
 //! penalties; revoking a side dissolves the conflict; units involved (and their leads) see and
 //! resolve it, others do not.
 
-mod common;
+use crate::common;
 
-use common::records::company_record;
+use common::records::{company_record, dumping};
+use common::units::{JIAXING, QINGPU, SUZHOU};
 use common::{TestApp, Who, problem};
 use penex::domain::party::Party;
 use serde_json::{Value, json};
 
-const QINGPU: &str = "上海市青浦区城市管理行政执法局";
-const QINGPU_CODE: &str = "SH-310118";
-const SUZHOU: &str = "苏州市城市管理局";
-const SUZHOU_CODE: &str = "JS-320500";
-const JIAXING_CODE: &str = "ZJ-330400";
-
-/// One act of dumping on the Shanghai–Jiangsu border, as `authority` writes it, filed on
-/// `filed` (the facts name the day of the act and the same quantity; the places differ).
-#[expect(clippy::indexing_slicing, reason = "test helper")]
-fn dumping(authority: &str, decision_no: &str, seed: u32, filed: &str, place: &str) -> Value {
-    let mut r = company_record(authority, decision_no, seed);
-    r["CF_WFXW"] = json!("擅自倾倒建筑垃圾");
-    r["CF_SY"] = json!(format!(
-        "当事人于2025年3月2日在{place}擅自倾倒建筑垃圾约30立方米，未按规定地点处置。"
-    ));
-    r["filed_date"] = json!(filed);
-    r
-}
-
-#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test helper")]
-async fn push_one(app: &TestApp, c: &reqwest::Client, rec: &Value) -> Value {
-    let out: Value = app
-        .push(c, &json!({ "records": [rec] }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    out["items"][0].clone()
-}
-
-#[expect(clippy::unwrap_used, reason = "test helper")]
-async fn get(c: &reqwest::Client, app: &TestApp, path: &str) -> reqwest::Response {
-    c.get(app.url(path)).send().await.unwrap()
-}
-
 #[expect(clippy::unwrap_used, reason = "test helper")]
 async fn record(app: &TestApp, id: &str) -> Value {
-    get(&app.client(Who::Analyst), app, &format!("/v1/records/{id}"))
+    app.get(&app.client(Who::Analyst), &format!("/v1/records/{id}"))
         .await
         .json()
         .await
@@ -57,41 +23,41 @@ async fn record(app: &TestApp, id: &str) -> Value {
 
 #[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test helper")]
 async fn open_conflicts(app: &TestApp, c: &reqwest::Client) -> Vec<Value> {
-    let page: Value = get(c, app, "/v1/conflicts").await.json().await.unwrap();
+    let page: Value = app.get(c, "/v1/conflicts").await.json().await.unwrap();
     page["items"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
 async fn the_first_to_file_keeps_jurisdiction_whatever_the_arrival_order() {
     let app = TestApp::start().await;
-    let qingpu = app.unit_client(Party::Shanghai, QINGPU_CODE);
-    let suzhou = app.unit_client(Party::Jiangsu, SUZHOU_CODE);
+    let qingpu = app.unit(QINGPU);
+    let suzhou = app.unit(SUZHOU);
     // Subject 1: the later filer (Suzhou, filed 03-09) pushes first.
-    let late_first = push_one(
-        &app,
-        &suzhou,
-        &dumping(
-            SUZHOU,
-            "苏城管罚决〔2025〕第31号",
-            1,
-            "2025-03-09",
-            "吴江区汾湖大道88号",
-        ),
-    )
-    .await;
+    let late_first = app
+        .push_one(
+            &suzhou,
+            &dumping(
+                SUZHOU.name,
+                "苏城管罚决〔2025〕第31号",
+                1,
+                "2025-03-09",
+                "吴江区汾湖大道88号",
+            ),
+        )
+        .await;
     assert_eq!(late_first["status"], "accepted", "{late_first}");
-    let early_second = push_one(
-        &app,
-        &qingpu,
-        &dumping(
-            QINGPU,
-            "沪青城管罚字〔2025〕第31号",
-            1,
-            "2025-03-04",
-            "金泽镇318国道旁",
-        ),
-    )
-    .await;
+    let early_second = app
+        .push_one(
+            &qingpu,
+            &dumping(
+                QINGPU.name,
+                "沪青城管罚字〔2025〕第31号",
+                1,
+                "2025-03-04",
+                "金泽镇318国道旁",
+            ),
+        )
+        .await;
     // The earlier filing wins: accepted, and it says which record it won over.
     assert_eq!(early_second["status"], "accepted", "{early_second}");
     assert_eq!(early_second["conflict"]["role"], "winner");
@@ -102,32 +68,32 @@ async fn the_first_to_file_keeps_jurisdiction_whatever_the_arrival_order() {
     assert_eq!(record(&app, winner1).await["conflict_role"], "winner");
 
     // Subject 2: the earlier filer pushes first; the later one is answered `conflict`.
-    let early_first = push_one(
-        &app,
-        &qingpu,
-        &dumping(
-            QINGPU,
-            "沪青城管罚字〔2025〕第32号",
-            2,
-            "2025-03-04",
-            "金泽镇318国道旁",
-        ),
-    )
-    .await;
+    let early_first = app
+        .push_one(
+            &qingpu,
+            &dumping(
+                QINGPU.name,
+                "沪青城管罚字〔2025〕第32号",
+                2,
+                "2025-03-04",
+                "金泽镇318国道旁",
+            ),
+        )
+        .await;
     assert_eq!(early_first["status"], "accepted");
     assert!(early_first.get("conflict").is_none());
-    let late_second = push_one(
-        &app,
-        &suzhou,
-        &dumping(
-            SUZHOU,
-            "苏城管罚决〔2025〕第32号",
-            2,
-            "2025-03-09",
-            "吴江区汾湖大道88号",
-        ),
-    )
-    .await;
+    let late_second = app
+        .push_one(
+            &suzhou,
+            &dumping(
+                SUZHOU.name,
+                "苏城管罚决〔2025〕第32号",
+                2,
+                "2025-03-09",
+                "吴江区汾湖大道88号",
+            ),
+        )
+        .await;
     assert_eq!(late_second["status"], "conflict", "{late_second}");
     assert_eq!(late_second["conflict"]["role"], "loser");
     assert_eq!(
@@ -140,23 +106,23 @@ async fn the_first_to_file_keeps_jurisdiction_whatever_the_arrival_order() {
     assert_eq!(open.len(), 2, "{open:?}");
     for c in &open {
         assert_eq!(c["violation_key"], "construction_waste_dumping");
-        assert_eq!(c["records"][0]["authority_code"], QINGPU_CODE);
+        assert_eq!(c["records"][0]["authority_code"], QINGPU.code);
         assert_eq!(c["records"][0]["role"], "winner");
         assert_eq!(c["records"][1]["role"], "loser");
     }
     // A repeated push of the loser changes nothing.
-    let again = push_one(
-        &app,
-        &suzhou,
-        &dumping(
-            SUZHOU,
-            "苏城管罚决〔2025〕第32号",
-            2,
-            "2025-03-09",
-            "吴江区汾湖大道88号",
-        ),
-    )
-    .await;
+    let again = app
+        .push_one(
+            &suzhou,
+            &dumping(
+                SUZHOU.name,
+                "苏城管罚决〔2025〕第32号",
+                2,
+                "2025-03-09",
+                "吴江区汾湖大道88号",
+            ),
+        )
+        .await;
     assert_eq!(again["status"], "duplicate");
     assert_eq!(
         open_conflicts(&app, &app.client(Who::Analyst)).await.len(),
@@ -168,47 +134,47 @@ async fn the_first_to_file_keeps_jurisdiction_whatever_the_arrival_order() {
 #[tokio::test]
 async fn different_acts_are_not_conflicts() {
     let app = TestApp::start().await;
-    let qingpu = app.unit_client(Party::Shanghai, QINGPU_CODE);
-    let suzhou = app.unit_client(Party::Jiangsu, SUZHOU_CODE);
+    let qingpu = app.unit(QINGPU);
+    let suzhou = app.unit(SUZHOU);
     // Same subject, same day, same authority, two violations: two penalties.
-    let a = push_one(
-        &app,
-        &qingpu,
-        &dumping(
-            QINGPU,
-            "沪青城管罚字〔2025〕第41号",
-            5,
-            "2025-03-04",
-            "金泽镇",
-        ),
-    )
-    .await;
-    let mut other = company_record(QINGPU, "沪青城管罚字〔2025〕第42号", 5);
+    let a = app
+        .push_one(
+            &qingpu,
+            &dumping(
+                QINGPU.name,
+                "沪青城管罚字〔2025〕第41号",
+                5,
+                "2025-03-04",
+                "金泽镇",
+            ),
+        )
+        .await;
+    let mut other = company_record(QINGPU.name, "沪青城管罚字〔2025〕第42号", 5);
     other["CF_WFXW"] = json!("擅自设置户外广告");
     other["CF_SY"] = json!("当事人于2025年3月2日未经批准擅自设置户外广告牌一块。");
-    let b = push_one(&app, &qingpu, &other).await;
+    let b = app.push_one(&qingpu, &other).await;
     assert_eq!(a["status"], "accepted");
     assert_eq!(b["status"], "accepted");
     assert_ne!(a["record_id"], b["record_id"]);
     // Same violation type across the border, but another day's act: two penalties.
     let mut later = dumping(
-        SUZHOU,
+        SUZHOU.name,
         "苏城管罚决〔2025〕第41号",
         5,
         "2025-03-20",
         "吴江区",
     );
     later["CF_SY"] = json!("当事人于2025年3月18日在吴江区擅自倾倒建筑垃圾约12立方米。");
-    let c = push_one(&app, &suzhou, &later).await;
+    let c = app.push_one(&suzhou, &later).await;
     assert_eq!(c["status"], "accepted", "{c}");
     assert!(c.get("conflict").is_none());
     // A reused case number with another document prefix is another decision.
-    let reused = push_one(
-        &app,
-        &qingpu,
-        &company_record(QINGPU, "沪青城管简罚字〔2025〕第41号", 5),
-    )
-    .await;
+    let reused = app
+        .push_one(
+            &qingpu,
+            &company_record(QINGPU.name, "沪青城管简罚字〔2025〕第41号", 5),
+        )
+        .await;
     assert_eq!(reused["status"], "accepted");
     assert!(
         open_conflicts(&app, &app.client(Who::Analyst))
@@ -221,32 +187,32 @@ async fn different_acts_are_not_conflicts() {
 #[tokio::test]
 async fn revoking_the_winner_dissolves_the_conflict_and_the_other_record_counts_again() {
     let app = TestApp::start().await;
-    let qingpu = app.unit_client(Party::Shanghai, QINGPU_CODE);
-    let suzhou = app.unit_client(Party::Jiangsu, SUZHOU_CODE);
-    let w = push_one(
-        &app,
-        &qingpu,
-        &dumping(
-            QINGPU,
-            "沪青城管罚字〔2025〕第51号",
-            7,
-            "2025-03-04",
-            "金泽镇",
-        ),
-    )
-    .await;
-    let l = push_one(
-        &app,
-        &suzhou,
-        &dumping(
-            SUZHOU,
-            "苏城管罚决〔2025〕第51号",
-            7,
-            "2025-03-06",
-            "吴江区",
-        ),
-    )
-    .await;
+    let qingpu = app.unit(QINGPU);
+    let suzhou = app.unit(SUZHOU);
+    let w = app
+        .push_one(
+            &qingpu,
+            &dumping(
+                QINGPU.name,
+                "沪青城管罚字〔2025〕第51号",
+                7,
+                "2025-03-04",
+                "金泽镇",
+            ),
+        )
+        .await;
+    let l = app
+        .push_one(
+            &suzhou,
+            &dumping(
+                SUZHOU.name,
+                "苏城管罚决〔2025〕第51号",
+                7,
+                "2025-03-06",
+                "吴江区",
+            ),
+        )
+        .await;
     assert_eq!(l["status"], "conflict");
     let winner = w["record_id"].as_str().unwrap();
     let loser = l["record_id"].as_str().unwrap();
@@ -262,7 +228,8 @@ async fn revoking_the_winner_dissolves_the_conflict_and_the_other_record_counts_
             .await
             .is_empty()
     );
-    let void: Value = get(&app.client(Who::Analyst), &app, "/v1/conflicts?status=void")
+    let void: Value = app
+        .get(&app.client(Who::Analyst), "/v1/conflicts?status=void")
         .await
         .json()
         .await
@@ -276,14 +243,13 @@ async fn revoking_the_winner_dissolves_the_conflict_and_the_other_record_counts_
 #[tokio::test]
 async fn units_involved_see_and_resolve_conflicts_others_do_not() {
     let app = TestApp::start().await;
-    let qingpu = app.unit_client(Party::Shanghai, QINGPU_CODE);
-    let suzhou = app.unit_client(Party::Jiangsu, SUZHOU_CODE);
-    let jiaxing = app.unit_client(Party::Zhejiang, JIAXING_CODE);
-    push_one(
-        &app,
+    let qingpu = app.unit(QINGPU);
+    let suzhou = app.unit(SUZHOU);
+    let jiaxing = app.unit(JIAXING);
+    app.push_one(
         &qingpu,
         &dumping(
-            QINGPU,
+            QINGPU.name,
             "沪青城管罚字〔2025〕第61号",
             9,
             "2025-03-04",
@@ -291,18 +257,18 @@ async fn units_involved_see_and_resolve_conflicts_others_do_not() {
         ),
     )
     .await;
-    let l = push_one(
-        &app,
-        &suzhou,
-        &dumping(
-            SUZHOU,
-            "苏城管罚决〔2025〕第61号",
-            9,
-            "2025-03-06",
-            "吴江区",
-        ),
-    )
-    .await;
+    let l = app
+        .push_one(
+            &suzhou,
+            &dumping(
+                SUZHOU.name,
+                "苏城管罚决〔2025〕第61号",
+                9,
+                "2025-03-06",
+                "吴江区",
+            ),
+        )
+        .await;
     let id = l["conflict"]["conflict_id"].as_str().unwrap().to_owned();
     // Involved units and their leads see it; another party's unit does not.
     assert_eq!(open_conflicts(&app, &qingpu).await.len(), 1);
@@ -319,11 +285,7 @@ async fn units_involved_see_and_resolve_conflicts_others_do_not() {
             .await
             .is_empty()
     );
-    problem(
-        get(&jiaxing, &app, &format!("/v1/conflicts/{id}")).await,
-        404,
-    )
-    .await;
+    problem(app.get(&jiaxing, &format!("/v1/conflicts/{id}")).await, 404).await;
     let resolve = |c: &reqwest::Client, body: Value| {
         c.post(app.url(&format!("/v1/conflicts/{id}/resolve")))
             .json(&body)
@@ -383,7 +345,7 @@ async fn units_involved_see_and_resolve_conflicts_others_do_not() {
     assert!(open_conflicts(&app, &qingpu).await.is_empty());
     // A correction of one side does not bring a settled pair back.
     let mut corrected = dumping(
-        SUZHOU,
+        SUZHOU.name,
         "苏城管罚决〔2025〕第61号",
         9,
         "2025-03-06",
@@ -391,7 +353,7 @@ async fn units_involved_see_and_resolve_conflicts_others_do_not() {
     );
     corrected["CF_NR_FK"] = json!("3");
     corrected["CF_NR"] = json!("罚款人民币叁万元整");
-    let c = push_one(&app, &suzhou, &corrected).await;
+    let c = app.push_one(&suzhou, &corrected).await;
     assert_eq!(c["status"], "corrected");
     assert!(open_conflicts(&app, &qingpu).await.is_empty());
     app.stop().await;
@@ -400,17 +362,17 @@ async fn units_involved_see_and_resolve_conflicts_others_do_not() {
 #[tokio::test]
 async fn violation_types_map_to_the_catalogue_or_warn() {
     let app = TestApp::start().await;
-    let qingpu = app.unit_client(Party::Shanghai, QINGPU_CODE);
+    let qingpu = app.unit(QINGPU);
     // A Shanghai-only name maps through Shanghai's own table: no warning.
-    let mut mapped = company_record(QINGPU, "沪青城管罚字〔2025〕第71号", 11);
+    let mut mapped = company_record(QINGPU.name, "沪青城管罚字〔2025〕第71号", 11);
     mapped["CF_WFXW"] = json!("单位未按规定分类投放生活垃圾");
-    let ok = push_one(&app, &qingpu, &mapped).await;
+    let ok = app.push_one(&qingpu, &mapped).await;
     assert_eq!(ok["status"], "accepted");
     assert!(ok.get("warnings").is_none(), "{ok}");
     // A type outside the catalogue is kept as given and reported.
-    let mut unmapped = company_record(QINGPU, "沪青城管罚字〔2025〕第72号", 11);
+    let mut unmapped = company_record(QINGPU.name, "沪青城管罚字〔2025〕第72号", 11);
     unmapped["CF_WFXW"] = json!("违反动物防疫规定");
-    let warned = push_one(&app, &qingpu, &unmapped).await;
+    let warned = app.push_one(&qingpu, &unmapped).await;
     assert_eq!(warned["status"], "accepted");
     let w = &warned["warnings"][0];
     assert_eq!(w["code"], "unmapped_violation_type", "{warned}");

@@ -2,21 +2,13 @@
 //! quite raised, withdrawn on revocation, expired by the sweeper (injected clock), repaired too
 //! early and on time; conflict losers and weak subjects never count.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, NaiveDate};
 use common::records::company_record;
+use common::units::{Authority, HANGZHOU, QINGPU, SUZHOU};
 use common::{TestApp, Who, problem};
-use penex::domain::party::Party;
 use serde_json::{Value, json};
-
-const QINGPU: (&str, &str, Party) = (
-    "上海市青浦区城市管理行政执法局",
-    "SH-310118",
-    Party::Shanghai,
-);
-const SUZHOU: (&str, &str, Party) = ("苏州市城市管理局", "JS-320500", Party::Jiangsu);
-const HANGZHOU: (&str, &str, Party) = ("杭州市综合行政执法局", "ZJ-330100", Party::Zhejiang);
 
 fn today() -> NaiveDate {
     penex::domain::clock::today_shanghai()
@@ -25,7 +17,7 @@ fn today() -> NaiveDate {
 /// A company's penalty decided `days_ago`, for an act on the day before; `violation` as written.
 #[expect(clippy::indexing_slicing, reason = "test helper")]
 fn penalty(
-    unit: (&str, &str, Party),
+    unit: Authority,
     no: &str,
     seed: u32,
     violation: &str,
@@ -34,7 +26,7 @@ fn penalty(
 ) -> Value {
     let decided = today() - Duration::days(days_ago);
     let act = decided - Duration::days(12);
-    let mut r = company_record(unit.0, no, seed);
+    let mut r = company_record(unit.name, no, seed);
     r["CF_WFXW"] = json!(violation);
     r["CF_SY"] = json!(format!(
         "当事人于{}年{}月{}日{}。",
@@ -52,8 +44,8 @@ fn penalty(
 }
 
 #[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test helper")]
-async fn push(app: &TestApp, unit: (&str, &str, Party), rec: &Value) -> Value {
-    let c = app.unit_client(unit.2, unit.1);
+async fn push(app: &TestApp, unit: Authority, rec: &Value) -> Value {
+    let c = app.unit(unit);
     let out: Value = app
         .push(&c, &json!({ "records": [rec] }))
         .await
@@ -89,19 +81,6 @@ fn with_rule<'a>(flags: &'a [Value], rule: &str) -> Option<&'a Value> {
     flags.iter().find(|f| f["rule_id"] == rule)
 }
 
-#[expect(clippy::unwrap_used, reason = "test helper")]
-async fn subject_of(app: &TestApp, record: &str) -> String {
-    let record = record.to_owned();
-    app.state
-        .db(move |c| {
-            Ok(penex::store::records::find(c, &record)?
-                .and_then(|r| r.subject_id)
-                .unwrap_or_default())
-        })
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn cross_region_repeat_is_raised_by_the_third_penalty_in_a_second_party() {
     let app = TestApp::start().await;
@@ -131,7 +110,7 @@ async fn cross_region_repeat_is_raised_by_the_third_penalty_in_a_second_party() 
         ),
     )
     .await;
-    let subject = subject_of(&app, a["record_id"].as_str().unwrap()).await;
+    let subject = app.subject_of(a["record_id"].as_str().unwrap()).await;
     // Not quite: two penalties, one party.
     assert!(with_rule(&flags_of(&app, &subject).await, "cross_region_repeat").is_none());
     push(
@@ -184,7 +163,7 @@ async fn construction_waste_flags_are_withdrawn_when_a_basis_record_is_revoked()
         ),
     )
     .await;
-    let subject = subject_of(&app, a["record_id"].as_str().unwrap()).await;
+    let subject = app.subject_of(a["record_id"].as_str().unwrap()).await;
     assert!(flags_of(&app, &subject).await.is_empty());
     let b = push(
         &app,
@@ -204,7 +183,7 @@ async fn construction_waste_flags_are_withdrawn_when_a_basis_record_is_revoked()
     assert_eq!(f["severity"], "discipline");
     let id = f["id"].as_str().unwrap().to_owned();
     // Revoke one side: withdrawn, in the same transaction as the revocation.
-    let hz = app.unit_client(HANGZHOU.2, HANGZHOU.1);
+    let hz = app.unit(HANGZHOU);
     let resp = hz
         .post(app.url(&format!(
             "/v1/records/{}/revoke",
@@ -249,7 +228,7 @@ async fn one_large_construction_waste_fine_or_a_revoked_licence_is_enough() {
         ),
     )
     .await;
-    let s1 = subject_of(&app, small["record_id"].as_str().unwrap()).await;
+    let s1 = app.subject_of(small["record_id"].as_str().unwrap()).await;
     assert!(flags_of(&app, &s1).await.is_empty());
     let big = push(
         &app,
@@ -264,7 +243,7 @@ async fn one_large_construction_waste_fine_or_a_revoked_licence_is_enough() {
         ),
     )
     .await;
-    let s2 = subject_of(&app, big["record_id"].as_str().unwrap()).await;
+    let s2 = app.subject_of(big["record_id"].as_str().unwrap()).await;
     assert!(
         with_rule(
             &flags_of(&app, &s2).await,
@@ -282,7 +261,7 @@ async fn one_large_construction_waste_fine_or_a_revoked_licence_is_enough() {
     );
     revoked["CF_CFLB"] = json!("罚款;吊销许可证件");
     let r = push(&app, QINGPU, &revoked).await;
-    let s3 = subject_of(&app, r["record_id"].as_str().unwrap()).await;
+    let s3 = app.subject_of(r["record_id"].as_str().unwrap()).await;
     let f = flags_of(&app, &s3).await;
     let lr = with_rule(&f, "licence_revoked").expect("raised");
     let until = today() - Duration::days(60) + chrono::Months::new(36);
@@ -314,12 +293,12 @@ async fn the_losing_side_of_a_conflict_never_counts_until_the_units_say_both_sta
     let first = push(&app, QINGPU, &a).await;
     let second = push(&app, SUZHOU, &b).await;
     assert_eq!(second["status"], "conflict", "{second}");
-    let subject = subject_of(&app, first["record_id"].as_str().unwrap()).await;
+    let subject = app.subject_of(first["record_id"].as_str().unwrap()).await;
     assert!(flags_of(&app, &subject).await.is_empty());
     // The units settle it as two acts: both count, the rule holds.
     let conflict = second["conflict"]["conflict_id"].as_str().unwrap();
     let resp = app
-        .unit_client(SUZHOU.2, SUZHOU.1)
+        .unit(SUZHOU)
         .post(app.url(&format!("/v1/conflicts/{conflict}/resolve")))
         .json(&json!({"resolution": "both_stand"}))
         .send()
@@ -348,7 +327,7 @@ async fn weak_subjects_are_never_flagged() {
     r["CF_CFLB"] = json!("罚款;吊销许可证件");
     r.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
     let item = push(&app, QINGPU, &r).await;
-    let subject = subject_of(&app, item["record_id"].as_str().unwrap()).await;
+    let subject = app.subject_of(item["record_id"].as_str().unwrap()).await;
     assert!(flags_of(&app, &subject).await.is_empty());
     let all: Value = app
         .client(Who::Analyst)
@@ -366,7 +345,7 @@ async fn weak_subjects_are_never_flagged() {
 #[tokio::test]
 async fn repair_is_refused_before_the_minimum_period_and_ends_the_flag_after_it() {
     let app = TestApp::start().await;
-    let qp = app.unit_client(QINGPU.2, QINGPU.1);
+    let qp = app.unit(QINGPU);
     // Decided 30 days ago: public for at least 3 months.
     let mut fresh = penalty(
         QINGPU,
@@ -406,12 +385,12 @@ async fn repair_is_refused_before_the_minimum_period_and_ends_the_flag_after_it(
     );
     old["CF_CFLB"] = json!("罚款;吊销许可证件");
     let o = push(&app, QINGPU, &old).await;
-    let subject = subject_of(&app, o["record_id"].as_str().unwrap()).await;
+    let subject = app.subject_of(o["record_id"].as_str().unwrap()).await;
     let flag = with_rule(&flags_of(&app, &subject).await, "licence_revoked")
         .cloned()
         .expect("raised");
     // Another party's unit may not repair it.
-    let js = app.unit_client(SUZHOU.2, SUZHOU.1);
+    let js = app.unit(SUZHOU);
     problem(
         js.post(app.url(&format!(
             "/v1/flags/{}/repair",
@@ -463,7 +442,7 @@ async fn the_sweeper_expires_flags_when_their_period_ends() {
     );
     r["CF_CFLB"] = json!("罚款;吊销许可证件");
     let item = push(&app, QINGPU, &r).await;
-    let subject = subject_of(&app, item["record_id"].as_str().unwrap()).await;
+    let subject = app.subject_of(item["record_id"].as_str().unwrap()).await;
     assert_eq!(flags_of(&app, &subject).await[0]["status"], "active");
     let policy = app.state.policy.clone();
     let (emitter, emitter2, emitter3) = (
@@ -510,7 +489,7 @@ async fn a_correction_naming_another_subject_withdraws_the_flag_of_the_subject_i
     )
     .await;
     let record = first["record_id"].as_str().unwrap();
-    let left = subject_of(&app, record).await;
+    let left = app.subject_of(record).await;
     let rule = "construction_waste_cross_border";
     assert_eq!(
         with_rule(&flags_of(&app, &left).await, rule).unwrap()["status"],
@@ -525,7 +504,7 @@ async fn a_correction_naming_another_subject_withdraws_the_flag_of_the_subject_i
     .await;
     assert_eq!(corrected["status"], "corrected");
     assert_eq!(corrected["record_id"], record);
-    let now_of = subject_of(&app, record).await;
+    let now_of = app.subject_of(record).await;
     assert_ne!(now_of, left);
     assert_eq!(
         with_rule(&flags_of(&app, &now_of).await, rule).unwrap()["status"],
@@ -545,7 +524,7 @@ async fn a_correction_that_drops_the_fine_withdraws_the_flag_the_fine_raised() {
     let no = "苏城管罚决〔2026〕第32号";
     let fined = penalty(SUZHOU, no, 53, "擅自倾倒建筑垃圾", 60, "10");
     let first = push(&app, SUZHOU, &fined).await;
-    let subject = subject_of(&app, first["record_id"].as_str().unwrap()).await;
+    let subject = app.subject_of(first["record_id"].as_str().unwrap()).await;
     let rule = "construction_waste_cross_border";
     assert_eq!(
         with_rule(&flags_of(&app, &subject).await, rule).unwrap()["status"],
@@ -631,7 +610,7 @@ async fn catalog_apply_maps_stored_records_and_raises_the_flags_they_complete() 
     dumping["CF_YJ"] = json!("《某某管理办法》第九条");
     push(&app, SUZHOU, &dumping).await;
     let record = a["record_id"].as_str().unwrap().to_owned();
-    let subject = subject_of(&app, &record).await;
+    let subject = app.subject_of(&record).await;
     let rule = "construction_waste_cross_border";
     assert!(with_rule(&flags_of(&app, &subject).await, rule).is_none());
 
@@ -703,7 +682,7 @@ async fn flags_are_found_by_any_subject_key() {
         ),
     )
     .await;
-    let subject = subject_of(&app, a["record_id"].as_str().unwrap()).await;
+    let subject = app.subject_of(a["record_id"].as_str().unwrap()).await;
     let by_id = flags_of(&app, &subject).await;
     assert!(with_rule(&by_id, "construction_waste_cross_border").is_some());
     let uscc = common::records::uscc(81);

@@ -2,24 +2,17 @@
 //! batches are in flight; after a restart every record of every answered batch is present, and
 //! no batch is half-present.
 
-mod common;
+use crate::common;
 
 use common::records::company_record;
+use common::units::JINGAN;
 use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const JINGAN: &str = "上海市静安区城市管理行政执法局";
 const BATCH: usize = 40;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(18443)
-}
 
 #[expect(clippy::expect_used, reason = "test helper")]
 fn start(dir: &Path, db_url: &str, port: u16) -> Child {
@@ -85,7 +78,7 @@ fn batch(n: usize) -> Value {
     let records: Vec<Value> = (0..BATCH)
         .map(|i| {
             company_record(
-                JINGAN,
+                JINGAN.name,
                 &format!("沪静城管罚字〔2025〕第{n}-{i}号"),
                 u32::try_from(n * BATCH + i).unwrap_or(0),
             )
@@ -99,7 +92,7 @@ async fn sigkill_mid_batch_loses_no_answered_record_and_leaves_no_half_batch() {
     penex::tls::config::install_default_provider();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = common::TestDb::new(dir.path());
-    let port = free_port();
+    let port = common::free_port();
     let mut server = start(dir.path(), &db.url, port);
     let c = wait_ready(dir.path(), port).await;
     let url = format!("https://localhost:{port}/v1/records");
@@ -223,7 +216,7 @@ async fn a_pushed_id_number_never_reaches_the_logs() {
     penex::tls::config::install_default_provider();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = common::TestDb::new(dir.path());
-    let port = free_port();
+    let port = common::free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_penex"))
         .args(["serve", "--migrate"])
         .env("PENEX_DATA_DIR", dir.path())
@@ -239,10 +232,10 @@ async fn a_pushed_id_number_never_reaches_the_logs() {
         .expect("start penex");
     let c = wait_ready(dir.path(), port).await;
     let id_no = common::records::resident_id(314);
-    let mut bad = common::records::person_record(JINGAN, "沪静城管罚字〔2025〕第31号", &id_no);
+    let mut bad = common::records::person_record(JINGAN.name, "沪静城管罚字〔2025〕第31号", &id_no);
     bad["行政相对人类别"] = json!("未知类别");
     for body in [
-        common::records::person_record(JINGAN, "沪静城管罚字〔2025〕第30号", &id_no),
+        common::records::person_record(JINGAN.name, "沪静城管罚字〔2025〕第30号", &id_no),
         bad,
     ] {
         let r = c

@@ -2,84 +2,22 @@
 //! cross-region figures agree with what the test pushed (and with the database); quality
 //! figures agree with the push answers and are refused for another party's units; delivery
 //! figures agree with the outbox.
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::string_slice,
-    reason = "tests"
-)]
+#![expect(clippy::unwrap_used, clippy::string_slice, reason = "tests")]
 
-mod common;
+use crate::common;
 
-use common::records::{company_record, person_record, resident_id};
+use common::records::{decided, dumping, person_record, resident_id};
+use common::units::{HANGZHOU, JINGAN, PENGPU, QINGPU, SUZHOU};
 use common::{TestApp, Who, problem};
 use penex::domain::party::Party;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-
-const JINGAN: &str = "上海市静安区城市管理行政执法局";
-const QINGPU: &str = "上海市青浦区城市管理行政执法局";
-const SUZHOU: &str = "苏州市城市管理局";
-const HANGZHOU: &str = "杭州市综合行政执法局";
 
 /// A USCC registered in Suzhou (home party JS).
 fn js_uscc(seed: u32) -> String {
     let body = format!("91320500MA{seed:07}");
     let check = penex::normalize::ids::uscc_check_char(&body).unwrap();
     format!("{body}{check}")
-}
-
-/// A company record decided on `date` (the facts name the day before it).
-fn dated(authority: &str, no: &str, seed: u32, date: &str) -> Value {
-    let mut r = company_record(authority, no, seed);
-    let d: chrono::NaiveDate = date.parse().unwrap();
-    r["CF_JDRQ"] = json!(date);
-    r["filed_date"] = json!((d - chrono::Duration::days(5)).to_string());
-    r["CF_SY"] = json!(format!(
-        "当事人于{}未取得建筑垃圾运输许可擅自运输建筑垃圾。",
-        d - chrono::Duration::days(6)
-    ));
-    r
-}
-
-/// One act of dumping on the Shanghai–Jiangsu border, as `authority` writes it.
-fn dumping(authority: &str, no: &str, seed: u32, filed: &str) -> Value {
-    let mut r = company_record(authority, no, seed);
-    r["CF_WFXW"] = json!("擅自倾倒建筑垃圾");
-    r["CF_SY"] = json!("当事人于2025年3月2日在省界擅自倾倒建筑垃圾约30立方米，未按规定地点处置。");
-    r["filed_date"] = json!(filed);
-    r
-}
-
-async fn push_one(app: &TestApp, c: &reqwest::Client, rec: Value) -> Value {
-    let out: Value = app
-        .push(c, &json!({ "records": [rec] }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    out["items"][0].clone()
-}
-
-async fn get(app: &TestApp, c: &reqwest::Client, path: &str) -> reqwest::Response {
-    c.get(app.url(path)).send().await.unwrap()
-}
-
-async fn get_ok(app: &TestApp, c: &reqwest::Client, path: &str) -> Value {
-    let r = get(app, c, path).await;
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.unwrap()
-}
-
-async fn subject_of(app: &TestApp, record_id: &str) -> String {
-    let id = record_id.to_owned();
-    app.state
-        .db(move |c| penex::store::records::find(c, &id))
-        .await
-        .unwrap()
-        .unwrap()
-        .subject_id
-        .unwrap()
 }
 
 /// (key, period) → count, from a time series answer.
@@ -117,59 +55,71 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
     let js = app.client(Who::Lead(Party::Jiangsu));
     let zj = app.client(Who::Lead(Party::Zhejiang));
     let ok = |v: &Value| assert_eq!(v["status"], "accepted", "{v}");
-    let a1 = push_one(
-        &app,
-        &sh,
-        dated(JINGAN, "沪静城管罚字〔2025〕第1号", 1, "2025-01-10"),
-    )
-    .await;
+    let a1 = app
+        .push_one(
+            &sh,
+            &decided(JINGAN.name, "沪静城管罚字〔2025〕第1号", 1, "2025-01-10"),
+        )
+        .await;
     ok(&a1);
-    ok(&push_one(
-        &app,
-        &sh,
-        dated(JINGAN, "沪静城管罚字〔2025〕第2号", 2, "2025-01-20"),
-    )
-    .await);
-    let a3 = push_one(
-        &app,
-        &sh,
-        dated(JINGAN, "沪静城管罚字〔2025〕第3号", 3, "2025-03-05"),
-    )
-    .await;
+    ok(&app
+        .push_one(
+            &sh,
+            &decided(JINGAN.name, "沪静城管罚字〔2025〕第2号", 2, "2025-01-20"),
+        )
+        .await);
+    let a3 = app
+        .push_one(
+            &sh,
+            &decided(JINGAN.name, "沪静城管罚字〔2025〕第3号", 3, "2025-03-05"),
+        )
+        .await;
     ok(&a3);
     // The same company (seed 1) for another act in Jiangsu: a cross-region subject.
-    ok(&push_one(
-        &app,
-        &js,
-        dated(SUZHOU, "苏城管罚字〔2025〕第1号", 1, "2025-06-10"),
-    )
-    .await);
+    ok(&app
+        .push_one(
+            &js,
+            &decided(SUZHOU.name, "苏城管罚字〔2025〕第1号", 1, "2025-06-10"),
+        )
+        .await);
     // A Jiangsu company penalized in Jiangsu.
-    let mut local = dated(SUZHOU, "苏城管罚字〔2025〕第2号", 9, "2025-03-15");
+    let mut local = decided(SUZHOU.name, "苏城管罚字〔2025〕第2号", 9, "2025-03-15");
     local["CF_XDR_SHXYM"] = json!(js_uscc(9));
-    ok(&push_one(&app, &js, local).await);
+    ok(&app.push_one(&js, &local).await);
     // One act seen from both sides of the border: Qingpu filed first and keeps it; Suzhou's
     // record is the conflict's loser and never counts.
-    ok(&push_one(
-        &app,
-        &sh,
-        dumping(QINGPU, "沪青城管罚字〔2025〕第50号", 50, "2025-03-04"),
-    )
-    .await);
-    let lost = push_one(
-        &app,
-        &js,
-        dumping(SUZHOU, "苏城管罚决〔2025〕第50号", 50, "2025-03-09"),
-    )
-    .await;
+    ok(&app
+        .push_one(
+            &sh,
+            &dumping(
+                QINGPU.name,
+                "沪青城管罚字〔2025〕第50号",
+                50,
+                "2025-03-04",
+                "省界",
+            ),
+        )
+        .await);
+    let lost = app
+        .push_one(
+            &js,
+            &dumping(
+                SUZHOU.name,
+                "苏城管罚决〔2025〕第50号",
+                50,
+                "2025-03-09",
+                "省界",
+            ),
+        )
+        .await;
     assert_eq!(lost["status"], "conflict", "{lost}");
     // A Shanghai resident penalized in Hangzhou.
-    let p = push_one(
-        &app,
-        &zj,
-        person_record(HANGZHOU, "杭综执罚字〔2025〕第7号", &resident_id(7)),
-    )
-    .await;
+    let p = app
+        .push_one(
+            &zj,
+            &person_record(HANGZHOU.name, "杭综执罚字〔2025〕第7号", &resident_id(7)),
+        )
+        .await;
     ok(&p);
     // One revoked.
     let r = sh
@@ -185,7 +135,7 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
 
     // Overview.
     let lead = app.client(Who::Lead(Party::Anhui));
-    let o = get_ok(&app, &lead, "/v1/stats/overview").await;
+    let o = app.get_ok(&lead, "/v1/stats/overview").await;
     assert_eq!(o["records"]["total"], 8, "{o}");
     assert_eq!(o["records"]["revoked"], 1);
     let r = &o["records"];
@@ -239,12 +189,12 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
     assert_eq!(o["exemptions"], 0);
 
     // Records per month and party (revoked records were decided all the same).
-    let ts = get_ok(
-        &app,
-        &lead,
-        "/v1/stats/timeseries?metric=records&by=party&interval=month",
-    )
-    .await;
+    let ts = app
+        .get_ok(
+            &lead,
+            "/v1/stats/timeseries?metric=records&by=party&interval=month",
+        )
+        .await;
     assert_eq!(
         points(&ts),
         map(&[
@@ -256,7 +206,9 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
         ])
     );
     assert_eq!(ts["series"][0]["key"], "SH", "largest first");
-    let march = get_ok(&app, &lead, "/v1/stats/timeseries?from=2025-03&to=2025-03").await;
+    let march = app
+        .get_ok(&lead, "/v1/stats/timeseries?from=2025-03&to=2025-03")
+        .await;
     assert_eq!(
         points(&march),
         map(&[
@@ -265,7 +217,9 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
             ("ZJ", "2025-03", 1)
         ])
     );
-    let by_type = get_ok(&app, &lead, "/v1/stats/timeseries?by=violation_type").await;
+    let by_type = app
+        .get_ok(&lead, "/v1/stats/timeseries?by=violation_type")
+        .await;
     let mut totals: HashMap<String, i64> = HashMap::new();
     for ((k, _), n) in points(&by_type) {
         *totals.entry(k).or_default() += n;
@@ -276,26 +230,25 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
     let month_now = (chrono::Utc::now() + chrono::Duration::hours(8))
         .format("%Y-%m")
         .to_string();
-    let conflicts = get_ok(&app, &lead, "/v1/stats/timeseries?metric=conflicts").await;
+    let conflicts = app
+        .get_ok(&lead, "/v1/stats/timeseries?metric=conflicts")
+        .await;
     assert_eq!(
         points(&conflicts),
         map(&[("SH", &month_now, 1), ("JS", &month_now, 1)])
     );
-    let flags = get_ok(
-        &app,
-        &lead,
-        "/v1/stats/timeseries?metric=flags&by=violation_type",
-    )
-    .await;
+    let flags = app
+        .get_ok(&lead, "/v1/stats/timeseries?metric=flags&by=violation_type")
+        .await;
     if flags_in_db == 0 {
         assert!(flags["series"].as_array().unwrap().is_empty());
     }
 
     // Cross-region: only seed 1 counts in two parties (seed 50's Jiangsu record lost the
     // conflict, seed 3's Shanghai record was revoked).
-    let x = get_ok(&app, &lead, "/v1/stats/cross-region").await;
+    let x = app.get_ok(&lead, "/v1/stats/cross-region").await;
     assert_eq!(x["subjects_in_two_or_more_parties"], 1, "{x}");
-    let s1 = subject_of(&app, a1["record_id"].as_str().unwrap()).await;
+    let s1 = app.subject_of(a1["record_id"].as_str().unwrap()).await;
     assert_eq!(x["subjects"][0]["subject_id"], s1.as_str());
     assert_eq!(x["subjects"][0]["parties"], json!(["JS", "SH"]));
     assert_eq!(x["subjects"][0]["records"], 2);
@@ -327,7 +280,8 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
     .collect();
     assert_eq!(flows, want);
     // No personal data in any of it.
-    let text = get(&app, &app.client(Who::Analyst), "/v1/stats/cross-region")
+    let text = app
+        .get(&app.client(Who::Analyst), "/v1/stats/cross-region")
         .await
         .text()
         .await
@@ -343,16 +297,12 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
         "from=2025-05&to=2025-04",
     ] {
         problem(
-            get(&app, &lead, &format!("/v1/stats/timeseries?{q}")).await,
+            app.get(&lead, &format!("/v1/stats/timeseries?{q}")).await,
             422,
         )
         .await;
     }
-    problem(
-        get(&app, &lead, "/v1/stats/timeseries?colour=red").await,
-        400,
-    )
-    .await;
+    problem(app.get(&lead, "/v1/stats/timeseries?colour=red").await, 400).await;
     let integrator = app.client(Who::Integrator);
     for path in [
         "/v1/stats/overview",
@@ -361,8 +311,8 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
         "/v1/stats/quality",
         "/v1/stats/delivery",
     ] {
-        problem(get(&app, &integrator, path).await, 403).await;
-        problem(get(&app, &app.client(Who::Anonymous), path).await, 401).await;
+        problem(app.get(&integrator, path).await, 403).await;
+        problem(app.get(&app.client(Who::Anonymous), path).await, 401).await;
     }
     app.stop().await;
 }
@@ -370,19 +320,26 @@ async fn overview_series_and_cross_region_agree_with_the_pushed_data() {
 #[tokio::test]
 async fn quality_figures_agree_with_the_push_answers_and_stay_within_the_party() {
     let app = TestApp::start().await;
-    let jingan = app.unit_client(Party::Shanghai, "SH-310106");
+    let jingan = app.unit(JINGAN);
     let dates = ["2025-01-10", "2025-02-10", "2025-03-01"];
     let mut batch: Vec<Value> = dates
         .iter()
         .enumerate()
-        .map(|(i, d)| dated(JINGAN, &format!("沪静城管罚字〔2025〕第{i}号"), i as u32, d))
+        .map(|(i, d)| {
+            decided(
+                JINGAN.name,
+                &format!("沪静城管罚字〔2025〕第{i}号"),
+                i as u32,
+                d,
+            )
+        })
         .collect();
     // One of the three names an act the catalogue does not know.
     batch[2]["CF_WFXW"] = json!("违反动物防疫规定");
     batch[2]["CF_YJ"] = json!("《中华人民共和国动物防疫法》第九十二条");
-    let mut bad_uscc = dated(JINGAN, "沪静城管罚字〔2025〕第90号", 90, "2025-03-01");
+    let mut bad_uscc = decided(JINGAN.name, "沪静城管罚字〔2025〕第90号", 90, "2025-03-01");
     bad_uscc["CF_XDR_SHXYM"] = json!("91310106MA00000000");
-    let mut no_number = dated(JINGAN, "沪静城管罚字〔2025〕第91号", 91, "2025-03-01");
+    let mut no_number = decided(JINGAN.name, "沪静城管罚字〔2025〕第91号", 91, "2025-03-01");
     no_number.as_object_mut().unwrap().remove("CF_WSH");
     no_number["CF_JDRQ"] = json!("2025-02-30");
     batch.push(bad_uscc);
@@ -407,23 +364,23 @@ async fn quality_figures_agree_with_the_push_answers_and_stay_within_the_party()
     assert_eq!(out["summary"]["accepted"], 3, "{out}");
     assert_eq!(out["summary"]["rejected"], 2, "{out}");
     // A correction and an identical re-push.
-    let mut corrected = dated(JINGAN, "沪静城管罚字〔2025〕第0号", 0, "2025-01-10");
+    let mut corrected = decided(JINGAN.name, "沪静城管罚字〔2025〕第0号", 0, "2025-01-10");
     corrected["CF_SY"] = json!("更正：当事人未取得许可擅自运输建筑垃圾。");
     assert_eq!(
-        push_one(&app, &jingan, corrected.clone()).await["status"],
+        app.push_one(&jingan, &corrected.clone()).await["status"],
         "corrected"
     );
     assert_eq!(
-        push_one(&app, &jingan, corrected).await["status"],
+        app.push_one(&jingan, &corrected).await["status"],
         "duplicate"
     );
 
     let analyst = app.client(Who::Analyst);
-    let q = get_ok(&app, &analyst, "/v1/stats/quality").await;
+    let q = app.get_ok(&analyst, "/v1/stats/quality").await;
     let units = q["units"].as_array().unwrap();
     assert_eq!(units.len(), 1, "{q}");
     let u = &units[0];
-    assert_eq!(u["unit_code"], "SH-310106");
+    assert_eq!(u["unit_code"], JINGAN.code);
     assert_eq!(u["party"], "SH");
     assert_eq!(u["submissions"], 7);
     assert_eq!(
@@ -485,51 +442,47 @@ async fn quality_figures_agree_with_the_push_answers_and_stay_within_the_party()
     // Who may read it.
     let sh = app.client(Who::Lead(Party::Shanghai));
     assert_eq!(
-        get_ok(&app, &sh, "/v1/stats/quality?unit=SH-310106").await["units"][0]["submissions"],
+        app.get_ok(&sh, "/v1/stats/quality?unit=SH-310106").await["units"][0]["submissions"],
         7
     );
     assert_eq!(
-        get_ok(&app, &sh, "/v1/stats/quality").await["units"]
+        app.get_ok(&sh, "/v1/stats/quality").await["units"]
             .as_array()
             .unwrap()
             .len(),
         1
     );
     assert_eq!(
-        get_ok(&app, &jingan, "/v1/stats/quality").await["units"][0]["unit_code"],
-        "SH-310106"
+        app.get_ok(&jingan, "/v1/stats/quality").await["units"][0]["unit_code"],
+        JINGAN.code
     );
     let js = app.client(Who::Lead(Party::Jiangsu));
-    problem(
-        get(&app, &js, "/v1/stats/quality?unit=SH-310106").await,
-        403,
-    )
-    .await;
+    problem(app.get(&js, "/v1/stats/quality?unit=SH-310106").await, 403).await;
     assert!(
-        get_ok(&app, &js, "/v1/stats/quality").await["units"]
+        app.get_ok(&js, "/v1/stats/quality").await["units"]
             .as_array()
             .unwrap()
             .is_empty()
     );
-    let pengpu = app.unit_client(Party::Shanghai, "SH-310106-PPZ");
+    let pengpu = app.unit(PENGPU);
     problem(
-        get(&app, &pengpu, "/v1/stats/quality?unit=SH-310106").await,
+        app.get(&pengpu, "/v1/stats/quality?unit=SH-310106").await,
         403,
     )
     .await;
     problem(
-        get(&app, &jingan, "/v1/stats/quality?unit=SH-310000").await,
+        app.get(&jingan, "/v1/stats/quality?unit=SH-310000").await,
         403,
     )
     .await;
     assert!(
-        get_ok(&app, &pengpu, "/v1/stats/quality").await["units"]
+        app.get_ok(&pengpu, "/v1/stats/quality").await["units"]
             .as_array()
             .unwrap()
             .is_empty()
     );
     problem(
-        get(&app, &analyst, "/v1/stats/quality?unit=SH-999999").await,
+        app.get(&analyst, "/v1/stats/quality?unit=SH-999999").await,
         422,
     )
     .await;
@@ -541,23 +494,23 @@ async fn delivery_figures_agree_with_the_outbox() {
     let app = TestApp::start().await;
     let sh = app.client(Who::Lead(Party::Shanghai));
     for i in 0..5 {
-        let item = push_one(
-            &app,
-            &sh,
-            dated(
-                JINGAN,
-                &format!("沪静城管罚字〔2025〕第{i}号"),
-                i,
-                "2025-03-01",
-            ),
-        )
-        .await;
+        let item = app
+            .push_one(
+                &sh,
+                &decided(
+                    JINGAN.name,
+                    &format!("沪静城管罚字〔2025〕第{i}号"),
+                    i,
+                    "2025-03-01",
+                ),
+            )
+            .await;
         assert_eq!(item["status"], "accepted");
     }
     let analyst = app.client(Who::Analyst);
     let rows = app.count_rows("outbox").await;
     assert!(rows >= 5);
-    let d = get_ok(&app, &analyst, "/v1/stats/delivery").await;
+    let d = app.get_ok(&analyst, "/v1/stats/delivery").await;
     // No connector in tests: everything is waiting.
     assert_eq!(d["outbox"]["pending"].as_i64(), Some(rows), "{d}");
     assert_eq!(d["outbox"]["delivered"], 0);
@@ -596,7 +549,7 @@ async fn delivery_figures_agree_with_the_outbox() {
         .await
         .unwrap();
     let rank = |p: f64| lat[((p / 100.0 * lat.len() as f64).ceil() as usize).max(1) - 1];
-    let d = get_ok(&app, &analyst, "/v1/stats/delivery").await;
+    let d = app.get_ok(&analyst, "/v1/stats/delivery").await;
     assert_eq!(d["outbox"]["pending"], 0, "{d}");
     assert_eq!(d["outbox"]["dead"], 1);
     assert_eq!(d["outbox"]["delivered"].as_i64(), Some(rows - 1));
@@ -607,9 +560,9 @@ async fn delivery_figures_agree_with_the_outbox() {
     assert_eq!(d["latency"]["p99_ms"].as_i64(), Some(rank(99.0)));
     assert_eq!(d["latency"]["max_ms"].as_i64(), lat.last().copied());
     // Units do not see delivery health.
-    problem(get(&app, &sh, "/v1/stats/delivery").await, 403).await;
+    problem(app.get(&sh, "/v1/stats/delivery").await, 403).await;
     assert_eq!(
-        get(&app, &app.client(Who::Operator), "/v1/stats/delivery")
+        app.get(&app.client(Who::Operator), "/v1/stats/delivery")
             .await
             .status(),
         200
@@ -627,25 +580,25 @@ fn sample(text: &str, line_prefix: &str) -> Option<f64> {
 async fn metrics_are_for_operators_and_local_scrapers_and_agree_with_the_traffic() {
     let app = TestApp::start().await;
     let sh = app.client(Who::Lead(Party::Shanghai));
-    let item = push_one(
-        &app,
-        &sh,
-        dated(JINGAN, "沪静城管罚字〔2025〕第1号", 1, "2025-03-01"),
-    )
-    .await;
+    let item = app
+        .push_one(
+            &sh,
+            &decided(JINGAN.name, "沪静城管罚字〔2025〕第1号", 1, "2025-03-01"),
+        )
+        .await;
     assert_eq!(item["status"], "accepted");
-    let mut bad = dated(JINGAN, "沪静城管罚字〔2025〕第2号", 2, "2025-03-01");
+    let mut bad = decided(JINGAN.name, "沪静城管罚字〔2025〕第2号", 2, "2025-03-01");
     bad["CF_XDR_SHXYM"] = json!("91310106MA00000000");
-    assert_eq!(push_one(&app, &sh, bad).await["status"], "rejected");
+    assert_eq!(app.push_one(&sh, &bad).await["status"], "rejected");
     let analyst = app.client(Who::Analyst);
     let id = item["record_id"].as_str().unwrap();
     for _ in 0..3 {
-        get_ok(&app, &analyst, &format!("/v1/records/{id}")).await;
+        app.get_ok(&analyst, &format!("/v1/records/{id}")).await;
     }
-    assert_eq!(get(&app, &analyst, "/v1/nothing/here").await.status(), 404);
+    assert_eq!(app.get(&analyst, "/v1/nothing/here").await.status(), 404);
 
     let operator = app.client(Who::Operator);
-    let r = get(&app, &operator, "/metrics").await;
+    let r = app.get(&operator, "/metrics").await;
     assert_eq!(r.status(), 200);
     let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
@@ -706,9 +659,9 @@ async fn metrics_are_for_operators_and_local_scrapers_and_agree_with_the_traffic
     // Restricted: other roles are refused even from loopback; no credentials from loopback
     // (a local scraper) are let in.
     for who in [Who::Analyst, Who::Lead(Party::Shanghai), Who::Integrator] {
-        problem(get(&app, &app.client(who), "/metrics").await, 403).await;
+        problem(app.get(&app.client(who), "/metrics").await, 403).await;
     }
-    let anon = get(&app, &app.client(Who::Anonymous), "/metrics").await;
+    let anon = app.get(&app.client(Who::Anonymous), "/metrics").await;
     assert_eq!(anon.status(), 200);
     assert!(
         anon.text()

@@ -3,40 +3,13 @@
 //! when a strong identifier arrives, never linked for natural persons, and links undone by an
 //! operator.
 
-mod common;
+use crate::common;
 
 use common::records::{company_record, person_record, resident_id, uscc};
+use common::units::{HANGZHOU, JINGAN, SUZHOU};
 use common::{TestApp, Who, problem};
 use penex::domain::party::Party;
 use serde_json::{Value, json};
-
-const JINGAN: &str = "上海市静安区城市管理行政执法局";
-const SUZHOU: &str = "苏州市城市管理局";
-
-#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test helper")]
-async fn push_ok(app: &TestApp, c: &reqwest::Client, rec: Value) -> String {
-    let out: Value = app
-        .push(c, &json!({ "records": [rec] }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(out["items"][0]["status"], "accepted", "{out}");
-    out["items"][0]["record_id"].as_str().unwrap().to_owned()
-}
-
-/// The subject id the store gave a record.
-#[expect(clippy::unwrap_used, reason = "test helper")]
-async fn subject_of(app: &TestApp, record_id: &str) -> String {
-    let id = record_id.to_owned();
-    app.state
-        .db(move |c| penex::store::records::find(c, &id))
-        .await
-        .unwrap()
-        .unwrap()
-        .subject_id
-        .unwrap()
-}
 
 #[expect(clippy::unwrap_used, reason = "test helper")]
 async fn subject(app: &TestApp, key: &str) -> Value {
@@ -55,18 +28,18 @@ async fn one_company_penalized_in_two_parties_is_one_subject() {
     let app = TestApp::start().await;
     let sh = app.client(Who::Lead(Party::Shanghai));
     let js = app.client(Who::Lead(Party::Jiangsu));
-    let a = push_ok(
-        &app,
-        &sh,
-        company_record(JINGAN, "沪静城管罚字〔2025〕第1号", 77),
-    )
-    .await;
-    let mut other = company_record(SUZHOU, "苏城管罚字〔2025〕第9号", 77);
+    let a = app
+        .push_accepted(
+            &sh,
+            &company_record(JINGAN.name, "沪静城管罚字〔2025〕第1号", 77),
+        )
+        .await;
+    let mut other = company_record(SUZHOU.name, "苏城管罚字〔2025〕第9号", 77);
     // The same company, its name written with full-width brackets and spaces; another act
     // (not the same act seen from both sides of the border, which would be a conflict).
     other["CF_XDR_MC"] = json!("上海测试建筑工程有限公司７７ ");
     other["CF_SY"] = json!("当事人于2025年2月1日在吴江区汾湖镇违规处置工程渣土，现场已责令清理。");
-    let b = push_ok(&app, &js, other).await;
+    let b = app.push_accepted(&js, &other).await;
     let s = subject(&app, &uscc(77)).await;
     assert_eq!(s["key_kind"], "uscc");
     assert_eq!(s["strong"], true);
@@ -92,10 +65,9 @@ async fn one_company_penalized_in_two_parties_is_one_subject() {
     let by_id = subject(&app, s["id"].as_str().unwrap()).await;
     assert_eq!(by_id["id"], s["id"]);
     // A different USCC is a different subject.
-    push_ok(
-        &app,
+    app.push_accepted(
         &sh,
-        company_record(JINGAN, "沪静城管罚字〔2025〕第2号", 78),
+        &company_record(JINGAN.name, "沪静城管罚字〔2025〕第2号", 78),
     )
     .await;
     assert_ne!(subject(&app, &uscc(78)).await["id"], s["id"]);
@@ -108,19 +80,19 @@ async fn natural_persons_resolve_by_resident_id_and_never_show_it() {
     let sh = app.client(Who::Lead(Party::Shanghai));
     let zj = app.client(Who::Lead(Party::Zhejiang));
     let id_no = resident_id(5);
-    let a = push_ok(
-        &app,
-        &sh,
-        person_record(JINGAN, "沪静城管罚字〔2025〕第3号", &id_no),
-    )
-    .await;
+    let a = app
+        .push_accepted(
+            &sh,
+            &person_record(JINGAN.name, "沪静城管罚字〔2025〕第3号", &id_no),
+        )
+        .await;
     // Another act, in Hangzhou.
-    let mut other = person_record("杭州市综合行政执法局", "杭城管罚字〔2025〕第3号", &id_no);
+    let mut other = person_record(HANGZHOU.name, "杭城管罚字〔2025〕第3号", &id_no);
     other["违法事实"] = json!("当事人于2025年3月1日在西湖区文三路设摊卖水果。");
-    let b = push_ok(&app, &zj, other).await;
+    let b = app.push_accepted(&zj, &other).await;
     // Both records name one subject (found through the record in the store).
-    let sid_a = subject_of(&app, &a).await;
-    let sid = subject_of(&app, &b).await;
+    let sid_a = app.subject_of(&a).await;
+    let sid = app.subject_of(&b).await;
     let text = app
         .client(Who::Analyst)
         .get(app.url(&format!("/v1/subjects/{sid}")))
@@ -137,13 +109,13 @@ async fn natural_persons_resolve_by_resident_id_and_never_show_it() {
     assert_eq!(sid_a, sid);
     assert_eq!(s["records"].as_array().unwrap().len(), 2);
     // Another person with the same name is another subject, and is never linked by name.
-    let other = push_ok(
-        &app,
-        &sh,
-        person_record(JINGAN, "沪静城管罚字〔2025〕第4号", &resident_id(6)),
-    )
-    .await;
-    let other_sid = subject_of(&app, &other).await;
+    let other = app
+        .push_accepted(
+            &sh,
+            &person_record(JINGAN.name, "沪静城管罚字〔2025〕第4号", &resident_id(6)),
+        )
+        .await;
+    let other_sid = app.subject_of(&other).await;
     assert_ne!(other_sid, sid);
     app.stop().await;
 }
@@ -152,20 +124,19 @@ async fn natural_persons_resolve_by_resident_id_and_never_show_it() {
 async fn a_weak_subject_is_linked_when_a_strong_identifier_arrives_and_can_be_unlinked() {
     let app = TestApp::start().await;
     let sh = app.client(Who::Lead(Party::Shanghai));
-    let mut weak = company_record(JINGAN, "沪静城管罚字〔2025〕第5号", 90);
+    let mut weak = company_record(JINGAN.name, "沪静城管罚字〔2025〕第5号", 90);
     weak.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
-    let weak_rec = push_ok(&app, &sh, weak).await;
-    let weak_sid = subject_of(&app, &weak_rec).await;
+    let weak_rec = app.push_accepted(&sh, &weak).await;
+    let weak_sid = app.subject_of(&weak_rec).await;
     let w = subject(&app, &weak_sid).await;
     assert_eq!(w["strong"], false);
     assert_eq!(w["key_kind"], "weak");
     assert!(w.get("linked_to").is_none());
 
     // The same name in the same party now with a USCC: linked, with the reason.
-    push_ok(
-        &app,
+    app.push_accepted(
         &sh,
-        company_record(JINGAN, "沪静城管罚字〔2025〕第6号", 90),
+        &company_record(JINGAN.name, "沪静城管罚字〔2025〕第6号", 90),
     )
     .await;
     let strong = subject(&app, &uscc(90)).await;
@@ -199,21 +170,21 @@ async fn a_weak_subject_is_linked_when_a_strong_identifier_arrives_and_can_be_un
     assert_eq!(strong["linked"].as_array().unwrap().len(), 0);
     assert_eq!(strong["records"].as_array().unwrap().len(), 1);
     // The unlinked weak subject stays unlinked when more of its records arrive.
-    let mut again = company_record(JINGAN, "沪静城管罚字〔2025〕第7号", 90);
+    let mut again = company_record(JINGAN.name, "沪静城管罚字〔2025〕第7号", 90);
     again.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
     again["CF_SY"] = json!("当事人于2025年4月1日再次违规运输建筑垃圾。");
-    let again_rec = push_ok(&app, &sh, again).await;
-    assert_eq!(subject_of(&app, &again_rec).await, weak_sid);
+    let again_rec = app.push_accepted(&sh, &again).await;
+    assert_eq!(app.subject_of(&again_rec).await, weak_sid);
     assert!(subject(&app, &weak_sid).await.get("linked_to").is_none());
 
     // A weak record in another party, named as the only identified subject of that name and
     // kind in the region: its (new) weak subject is linked to it; the link is shown, and its
     // records never count towards the strong subject's flags.
     let js = app.client(Who::Lead(Party::Jiangsu));
-    let mut js_weak = company_record(SUZHOU, "苏城管罚字〔2025〕第5号", 90);
+    let mut js_weak = company_record(SUZHOU.name, "苏城管罚字〔2025〕第5号", 90);
     js_weak.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
-    let js_rec = push_ok(&app, &js, js_weak).await;
-    let js_sid = subject_of(&app, &js_rec).await;
+    let js_rec = app.push_accepted(&js, &js_weak).await;
+    let js_sid = app.subject_of(&js_rec).await;
     assert_ne!(js_sid, weak_sid);
     assert_eq!(
         subject(&app, &js_sid).await["linked_to"]["linked_to"],
@@ -221,15 +192,17 @@ async fn a_weak_subject_is_linked_when_a_strong_identifier_arrives_and_can_be_un
     );
 
     // Once two identified subjects carry the name, a name alone points to neither.
-    let mut twin = company_record(SUZHOU, "苏城管罚字〔2025〕第6号", 91);
+    let mut twin = company_record(SUZHOU.name, "苏城管罚字〔2025〕第6号", 91);
     twin["CF_XDR_MC"] = json!("上海测试建筑工程有限公司90");
     twin["CF_SY"] = json!("当事人于2025年5月1日违规运输建筑垃圾（另一家同名公司）。");
-    push_ok(&app, &js, twin).await;
-    let mut zj_weak = company_record("杭州市综合行政执法局", "杭综执罚字〔2025〕第8号", 90);
+    app.push_accepted(&js, &twin).await;
+    let mut zj_weak = company_record(HANGZHOU.name, "杭综执罚字〔2025〕第8号", 90);
     zj_weak.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
     zj_weak["CF_SY"] = json!("当事人于2025年6月1日在西湖区违规运输建筑垃圾。");
-    let zj_rec = push_ok(&app, &app.client(Who::Lead(Party::Zhejiang)), zj_weak).await;
-    let zj_sid = subject_of(&app, &zj_rec).await;
+    let zj_rec = app
+        .push_accepted(&app.client(Who::Lead(Party::Zhejiang)), &zj_weak)
+        .await;
+    let zj_sid = app.subject_of(&zj_rec).await;
     let zj = subject(&app, &zj_sid).await;
     assert_eq!(zj["strong"], false);
     assert!(zj.get("linked_to").is_none(), "{zj}");
@@ -281,7 +254,7 @@ async fn a_record_with_only_the_organization_code_finds_the_subject_of_its_uscc(
     let (org, code) = org_and_uscc("MA1Q2W3E");
 
     // First only the organization code (written with its hyphen), in Jiangsu.
-    let mut first = company_record(SUZHOU, "苏城管罚字〔2025〕第31号", 31);
+    let mut first = company_record(SUZHOU.name, "苏城管罚字〔2025〕第31号", 31);
     first["CF_XDR_MC"] = json!("苏州示例渣土运输有限公司");
     first.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
     first["CF_XDR_ZZJG"] = json!(format!(
@@ -290,22 +263,22 @@ async fn a_record_with_only_the_organization_code_finds_the_subject_of_its_uscc(
         org.chars().skip(8).collect::<String>()
     ));
     first["CF_SY"] = json!("当事人于2025年1月8日在吴中区违规运输建筑垃圾。");
-    let a = push_ok(&app, &js, first).await;
+    let a = app.push_accepted(&js, &first).await;
     // Then the USCC only, in Shanghai, under a name written differently.
-    let mut second = company_record(JINGAN, "沪静城管罚字〔2025〕第32号", 32);
+    let mut second = company_record(JINGAN.name, "沪静城管罚字〔2025〕第32号", 32);
     second["CF_XDR_MC"] = json!("苏州示例渣土运输有限公司（上海分部）");
     second["CF_XDR_SHXYM"] = json!(code);
     second["CF_SY"] = json!("当事人于2025年3月2日在静安区违规运输建筑垃圾。");
-    let b = push_ok(&app, &sh, second).await;
+    let b = app.push_accepted(&sh, &second).await;
     // And a record of another company, with another USCC: never the same subject.
     let (_, other_code) = org_and_uscc("MA9K8Y7X");
-    let mut third = company_record(JINGAN, "沪静城管罚字〔2025〕第33号", 33);
+    let mut third = company_record(JINGAN.name, "沪静城管罚字〔2025〕第33号", 33);
     third["CF_XDR_SHXYM"] = json!(other_code);
-    let c = push_ok(&app, &sh, third).await;
+    let c = app.push_accepted(&sh, &third).await;
 
-    let sa = subject_of(&app, &a).await;
-    assert_eq!(sa, subject_of(&app, &b).await);
-    assert_ne!(sa, subject_of(&app, &c).await);
+    let sa = app.subject_of(&a).await;
+    assert_eq!(sa, app.subject_of(&b).await);
+    assert_ne!(sa, app.subject_of(&c).await);
 
     // Found by either identifier, listing both, with both records.
     for key in [code.as_str(), org.as_str()] {
@@ -374,7 +347,11 @@ async fn batches_racing_for_the_same_new_companies_all_succeed_and_agree() {
         let records: Vec<Value> = order
             .iter()
             .map(|seed| {
-                company_record(JINGAN, &format!("沪静城管罚字〔2026〕第{b}{seed}号"), *seed)
+                company_record(
+                    JINGAN.name,
+                    &format!("沪静城管罚字〔2026〕第{b}{seed}号"),
+                    *seed,
+                )
             })
             .collect();
         let c = app.client(Who::Lead(Party::Shanghai));
@@ -428,21 +405,33 @@ async fn a_weak_record_is_linked_in_every_arrival_order() {
             case += 1;
             let seed = 500 + case;
             let name = |n: &str| format!("{n}{seed}");
-            let mut a = company_record(JINGAN, &format!("沪静城管罚字〔2026〕第{seed}1号"), seed);
+            let mut a = company_record(
+                JINGAN.name,
+                &format!("沪静城管罚字〔2026〕第{seed}1号"),
+                seed,
+            );
             a["CF_XDR_MC"] = json!(name(a_name));
-            let mut b = company_record(JINGAN, &format!("沪静城管罚字〔2026〕第{seed}2号"), seed);
+            let mut b = company_record(
+                JINGAN.name,
+                &format!("沪静城管罚字〔2026〕第{seed}2号"),
+                seed,
+            );
             b.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
             b["CF_XDR_MC"] = json!(name(bc_name));
-            let mut c = company_record(JINGAN, &format!("沪静城管罚字〔2026〕第{seed}3号"), seed);
+            let mut c = company_record(
+                JINGAN.name,
+                &format!("沪静城管罚字〔2026〕第{seed}3号"),
+                seed,
+            );
             c["CF_XDR_MC"] = json!(name(bc_name));
             let recs = [a, b, c];
             let mut ids = [String::new(), String::new(), String::new()];
             for i in order {
-                ids[i] = push_ok(&app, &sh, recs[i].clone()).await;
+                ids[i] = app.push_accepted(&sh, &recs[i].clone()).await;
             }
-            let strong = subject_of(&app, &ids[0]).await;
-            assert_eq!(subject_of(&app, &ids[2]).await, strong);
-            let weak = subject_of(&app, &ids[1]).await;
+            let strong = app.subject_of(&ids[0]).await;
+            assert_eq!(app.subject_of(&ids[2]).await, strong);
+            let weak = app.subject_of(&ids[1]).await;
             assert_ne!(weak, strong);
             assert_eq!(
                 subject(&app, &weak).await["linked_to"]["linked_to"],
@@ -461,33 +450,39 @@ async fn a_name_without_its_division_links_only_to_the_one_subject_it_fits() {
     let app = TestApp::start().await;
     let sh = app.client(Who::Lead(Party::Shanghai));
     let js = app.client(Who::Lead(Party::Jiangsu));
-    let mut full = company_record(JINGAN, "沪静城管罚字〔2026〕第701号", 701);
+    let mut full = company_record(JINGAN.name, "沪静城管罚字〔2026〕第701号", 701);
     full["CF_XDR_MC"] = json!("上海鑫华建筑工程有限公司");
-    let strong = subject_of(&app, &push_ok(&app, &sh, full).await).await;
-    let mut bare = company_record(JINGAN, "沪静城管罚字〔2026〕第702号", 702);
+    let strong = app.subject_of(&app.push_accepted(&sh, &full).await).await;
+    let mut bare = company_record(JINGAN.name, "沪静城管罚字〔2026〕第702号", 702);
     bare.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
     bare["CF_XDR_MC"] = json!("鑫華建築工程有限責任公司");
-    let weak = subject_of(&app, &push_ok(&app, &sh, bare.clone()).await).await;
+    let weak = app
+        .subject_of(&app.push_accepted(&sh, &bare.clone()).await)
+        .await;
     assert_eq!(
         subject(&app, &weak).await["linked_to"]["linked_to"],
         strong.as_str()
     );
     // The same bare name in Jiangsu: Shanghai's 鑫华 is not Jiangsu's.
-    let mut js_bare = company_record(SUZHOU, "苏城管罚字〔2026〕第703号", 703);
+    let mut js_bare = company_record(SUZHOU.name, "苏城管罚字〔2026〕第703号", 703);
     js_bare.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
     js_bare["CF_XDR_MC"] = json!("鑫华建筑工程有限公司");
-    let js_weak = subject_of(&app, &push_ok(&app, &js, js_bare).await).await;
+    let js_weak = app
+        .subject_of(&app.push_accepted(&js, &js_bare).await)
+        .await;
     assert!(subject(&app, &js_weak).await.get("linked_to").is_none());
     // A homophone never links.
-    let mut homophone = company_record(JINGAN, "沪静城管罚字〔2026〕第704号", 704);
+    let mut homophone = company_record(JINGAN.name, "沪静城管罚字〔2026〕第704号", 704);
     homophone.as_object_mut().unwrap().remove("CF_XDR_SHXYM");
     homophone["CF_XDR_MC"] = json!("新华建筑工程有限公司");
-    let h = subject_of(&app, &push_ok(&app, &sh, homophone).await).await;
+    let h = app
+        .subject_of(&app.push_accepted(&sh, &homophone).await)
+        .await;
     assert!(subject(&app, &h).await.get("linked_to").is_none());
     // A second identified subject that the bare name fits: the link is taken back.
-    let mut other = company_record(JINGAN, "沪静城管罚字〔2026〕第705号", 705);
+    let mut other = company_record(JINGAN.name, "沪静城管罚字〔2026〕第705号", 705);
     other["CF_XDR_MC"] = json!("上海市浦东新区鑫华建筑工程有限公司");
-    push_ok(&app, &sh, other).await;
+    app.push_accepted(&sh, &other).await;
     assert!(subject(&app, &weak).await.get("linked_to").is_none());
     app.stop().await;
 }

@@ -3,7 +3,7 @@
 //! up; a folder that is not the demo's own is never wiped.
 #![expect(clippy::expect_used, clippy::panic, reason = "tests")]
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use std::path::Path;

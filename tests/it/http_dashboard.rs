@@ -1,65 +1,37 @@
 //! `GET /dashboard` over mutual TLS, on both backends: the page shows the pushed data in its
 //! SVG charts, loads nothing from anywhere, escapes what units typed, and is only for
 //! provincial leads, analysts and operators.
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::string_slice,
-    reason = "tests"
-)]
+#![expect(clippy::string_slice, reason = "tests")]
 
-mod common;
+use crate::common;
 
-use common::records::company_record;
+use common::records::dated;
+use common::units::{JINGAN, SUZHOU};
 use common::{TestApp, Who, problem};
 use penex::domain::party::Party;
-use serde_json::{Value, json};
-
-const JINGAN: &str = "上海市静安区城市管理行政执法局";
-const SUZHOU: &str = "苏州市城市管理局";
-
-async fn push(app: &TestApp, c: &reqwest::Client, rec: Value) {
-    let out: Value = app
-        .push(c, &json!({ "records": [rec] }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(out["items"][0]["status"], "accepted", "{out}");
-}
-
-fn dated(authority: &str, no: &str, seed: u32, date: &str) -> Value {
-    let mut r = company_record(authority, no, seed);
-    r["CF_JDRQ"] = json!(date);
-    r["filed_date"] = json!(date);
-    r["CF_SY"] = json!(format!("当事人于{date}前擅自运输建筑垃圾（第{seed}起）。"));
-    r
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn the_dashboard_draws_the_pushed_data_and_loads_nothing() {
     let app = TestApp::start().await;
     let sh = app.client(Who::Lead(Party::Shanghai));
     let js = app.client(Who::Lead(Party::Jiangsu));
-    push(
-        &app,
+    app.push_accepted(
         &sh,
-        dated(JINGAN, "沪静城管罚字〔2025〕第1号", 1, "2025-01-10"),
+        &dated(JINGAN.name, "沪静城管罚字〔2025〕第1号", 1, "2025-01-10"),
     )
     .await;
-    push(
-        &app,
+    app.push_accepted(
         &sh,
-        dated(JINGAN, "沪静城管罚字〔2025〕第2号", 2, "2025-01-20"),
+        &dated(JINGAN.name, "沪静城管罚字〔2025〕第2号", 2, "2025-01-20"),
     )
     .await;
-    let mut odd = dated(JINGAN, "沪静城管罚字〔2025〕第3号", 3, "2025-02-05");
+    let mut odd = dated(JINGAN.name, "沪静城管罚字〔2025〕第3号", 3, "2025-02-05");
     odd["CF_WFXW"] = json!("<script>alert(1)</script>乱倒垃圾");
-    push(&app, &sh, odd).await;
-    push(
-        &app,
+    app.push_accepted(&sh, &odd).await;
+    app.push_accepted(
         &js,
-        dated(SUZHOU, "苏城管罚字〔2025〕第1号", 1, "2025-06-10"),
+        &dated(SUZHOU.name, "苏城管罚字〔2025〕第1号", 1, "2025-06-10"),
     )
     .await;
 
@@ -132,7 +104,7 @@ async fn the_dashboard_draws_the_pushed_data_and_loads_nothing() {
     assert!(page.contains("JS-320000") && !page.contains("SH-310000 <small>"));
     assert!(!page.contains("id=\"delivery\""));
     // Others are refused.
-    let jingan = app.unit_client(Party::Shanghai, "SH-310106");
+    let jingan = app.unit(JINGAN);
     for c in [jingan, app.client(Who::Integrator)] {
         problem(c.get(app.url("/dashboard")).send().await.unwrap(), 403).await;
     }
