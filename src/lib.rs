@@ -5,7 +5,7 @@
 //! `store` (the only SQL), `cache`, `api` (the only HTTP), `app` (start-up), `import` (CSV and
 //! XLSX files pushed through the ingest service), `demo` (the whole loop on one machine), `cli`.
 //!
-//! Layers point one way (ARCHITECTURE.md; `tests/architecture.rs` fails on an edge that points
+//! Layers point one way (ARCHITECTURE.md; `tests/it/architecture.rs` fails on an edge that points
 //! up): `domain`, `crypto` → `normalize`, `tls`, `cache` → `dedup`, `rules`, `store` →
 //! `config`, `publish` → `service` → `api`, `import`, `sim` → `app`, `cli`, `demo`. A module
 //! may use its own layer and those below it, never one above.

@@ -506,7 +506,7 @@ fn every_issue_code_has_a_path_that_produces_it() {
     run(with("CF_YXQ", json!("2020-01-01")), &ctx());
     run(with("CF_XDR_MC", json!("张\u{0}三")), &ctx());
     // `unmapped_violation_type` needs the deciding authority's party: `ingest::prepare` raises
-    // it (tests/http_conflicts.rs checks it through the API).
+    // it (tests/it/http_conflicts.rs checks it through the API).
     let all: BTreeSet<String> = IssueCode::ALL
         .iter()
         .filter(|c| **c != IssueCode::UnmappedViolationType)
