@@ -37,7 +37,15 @@ pub struct AppState {
     pub clock: SharedClock,
     registry: Arc<RwLock<Arc<Registry>>>,
     base_units: Arc<Vec<crate::domain::unit::Unit>>,
+    /// On SQLite, which has one writer: the turn of each write operation, given in arrival
+    /// order before it checks out a pool connection (`None` on PostgreSQL).
+    writers: Option<Arc<tokio::sync::Semaphore>>,
 }
+
+/// How long a write waits for its turn on SQLite before it is answered 503 with `Retry-After`
+/// (nothing written, safe to send again). Far above any batch's own time: the turn comes in
+/// arrival order, so only a backlog this long ends here.
+const WRITE_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl AppState {
     /// Assembles the state. `base_units` are the units of the registry file; runtime changes
@@ -58,7 +66,6 @@ impl AppState {
         policy: Arc<crate::service::policy::PolicySet>,
     ) -> Self {
         AppState {
-            settings,
             pool,
             cache,
             client_cas,
@@ -73,6 +80,12 @@ impl AppState {
             clock: SharedClock::system(),
             registry: Arc::new(RwLock::new(Arc::new(registry))),
             base_units: Arc::new(base_units),
+            writers: matches!(
+                settings.database(),
+                Ok(crate::store::DatabaseUrl::Sqlite(_))
+            )
+            .then(|| Arc::new(tokio::sync::Semaphore::new(1))),
+            settings,
         }
     }
 
@@ -105,19 +118,46 @@ impl AppState {
         Ok(())
     }
 
-    /// Runs a service operation on the blocking pool with a pooled connection.
+    /// Runs a service operation (a write) on the blocking pool with a pooled connection.
+    ///
+    /// On SQLite, writes take turns in arrival order *before* they check out a connection:
+    /// SQLite's own lock is not fair (a writer can starve past `busy_timeout` and be answered
+    /// 503 while later ones pass), and writers waiting inside it would hold every pool
+    /// connection and stall the reads. Reads ([`AppState::db`]) never wait for a turn.
     pub async fn call<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut Conn) -> crate::service::Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        let turn = match &self.writers {
+            None => None,
+            Some(writers) => Some(
+                tokio::time::timeout(WRITE_TURN_WAIT, writers.clone().acquire_owned())
+                    .await
+                    .map_err(|_| ApiError::Unavailable {
+                        detail: "the database is busy with other writes; retry".into(),
+                        retry_after_secs: 5,
+                    })?
+                    .map_err(|_| ApiError::Unavailable {
+                        detail: "the server is shutting down".into(),
+                        retry_after_secs: 5,
+                    })?,
+            ),
+        };
         let pool = self.pool.clone();
         let result = actix_web::web::block(move || {
+            // Held until the write is done, even if the client has gone away meanwhile.
+            let _turn = turn;
             let mut conn = pool.get().map_err(StoreError::from)?;
             f(&mut conn)
         })
         .await?;
         result.map_err(ApiError::from)
+    }
+
+    /// Whether writes take turns in this process (SQLite).
+    pub fn writes_take_turns(&self) -> bool {
+        self.writers.is_some()
     }
 
     /// Runs blocking database work on the blocking pool with a pooled connection.

@@ -29,3 +29,4 @@ mod migrations;
 mod publish;
 mod simulate;
 mod subject_links;
+mod writers;
