@@ -50,7 +50,8 @@ pub struct EventView {
     /// The signed payload, decoded (verify `jws`, not this copy).
     #[schema(value_type = Object)]
     pub payload: Value,
-    /// The compact JWS (EdDSA; key at `/.well-known/jwks.json` by `kid`).
+    /// The compact JWS (`alg` `Ed25519`, or `EdDSA` for events signed by a key made before
+    /// 2026-12; key at `/.well-known/jwks.json` by `kid`).
     pub jws: String,
 }
 
@@ -126,7 +127,8 @@ pub struct JwkDoc {
     pub x: String,
     /// Key id (matches the JWS header's `kid`).
     pub kid: String,
-    /// `EdDSA`.
+    /// The one `alg` the key signs with: `Ed25519` (RFC 9864), or `EdDSA` for a key made
+    /// before 2026-12.
     pub alg: String,
     /// `sig`.
     #[serde(rename = "use")]

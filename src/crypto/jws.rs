@@ -4,8 +4,9 @@
 //! Must not depend on: HTTP, SQL, the store. Only `ring`, `base64`, `serde`.
 //!
 //! Invariants:
-//! - The algorithm sits behind [`Signer`] so that an SM2 signer can be added; EdDSA over
-//!   Ed25519 (RFC 8037) is the default and the only one implemented.
+//! - The algorithm sits behind [`Signer`] so that an SM2 signer can be added; Ed25519 is the
+//!   only one implemented, named by the fully specified `alg` `Ed25519` (RFC 9864); keys made
+//!   before 2026-12 keep the deprecated `EdDSA` (RFC 8037) they signed with.
 //! - [`verify_compact`] selects the key by `kid` and accepts exactly the algorithm that key is
 //!   bound to: `none` and algorithm confusion are impossible. Any `crit` header is rejected
 //!   (penex understands no extensions, RFC 7515 §4.1.11).
@@ -21,13 +22,18 @@ use serde::{Deserialize, Serialize};
 
 use super::CryptoError;
 
-/// The JWS `alg` of Ed25519 signatures (RFC 8037 §3.1).
+/// The fully specified JWS `alg` of Ed25519 signatures (RFC 9864 §2.2): what every key made
+/// since 2026-12 is bound to.
+pub const ALG_ED25519: &str = "Ed25519";
+
+/// The polymorphic JWS `alg` of RFC 8037 §3.1, deprecated by RFC 9864: keys made before
+/// 2026-12 stay bound to it, so that the events they signed still verify.
 pub const ALG_EDDSA: &str = "EdDSA";
 
 /// Something that signs JWS signing inputs with one key. Implemented by [`Ed25519Signer`];
 /// an SM2 signer can be added without touching callers.
 pub trait Signer: Send + Sync {
-    /// The JWS `alg` this signer produces (e.g. `EdDSA`).
+    /// The JWS `alg` this signer produces (`Ed25519`, or `EdDSA` for a key made before).
     fn alg(&self) -> &'static str;
     /// The key id published in the JWKS and written into every header.
     fn kid(&self) -> &str;
@@ -37,16 +43,19 @@ pub trait Signer: Send + Sync {
     fn public_jwk(&self) -> Jwk;
 }
 
-/// An Ed25519 signing key with its key id (JWS `alg` `EdDSA`, RFC 8037).
+/// An Ed25519 signing key with its key id and the one JWS `alg` it is bound to: `Ed25519`
+/// (RFC 9864), or `EdDSA` (RFC 8037) for a key made before 2026-12.
 pub struct Ed25519Signer {
     kid: String,
     key: Ed25519KeyPair,
+    alg: &'static str,
 }
 
 impl std::fmt::Debug for Ed25519Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ed25519Signer")
             .field("kid", &self.kid)
+            .field("alg", &self.alg)
             .field("key", &"***")
             .finish()
     }
@@ -63,14 +72,24 @@ impl Ed25519Signer {
         Ok((signer, pkcs8))
     }
 
-    /// Loads a key from a PKCS#8 document, v1 (private key only) or v2 (with public key).
+    /// Loads a key from a PKCS#8 document, v1 (private key only) or v2 (with public key),
+    /// bound to `alg` `Ed25519`.
     pub fn from_pkcs8(kid: impl Into<String>, pkcs8: &[u8]) -> Result<Self, CryptoError> {
         let key = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
             .map_err(|_| CryptoError::KeyRejected("not an Ed25519 PKCS#8 document"))?;
         Ok(Self {
             kid: kid.into(),
             key,
+            alg: ALG_ED25519,
         })
+    }
+
+    /// The same key bound to the deprecated `alg` `EdDSA` instead: for a key made before
+    /// 2026-12, whose published events say `EdDSA`.
+    #[must_use]
+    pub fn bound_to_eddsa(mut self) -> Self {
+        self.alg = ALG_EDDSA;
+        self
     }
 
     /// The raw 32-byte public key.
@@ -81,7 +100,7 @@ impl Ed25519Signer {
 
 impl Signer for Ed25519Signer {
     fn alg(&self) -> &'static str {
-        ALG_EDDSA
+        self.alg
     }
 
     fn kid(&self) -> &str {
@@ -98,7 +117,7 @@ impl Signer for Ed25519Signer {
             crv: "Ed25519".to_owned(),
             x: URL_SAFE_NO_PAD.encode(self.public_key_bytes()),
             kid: self.kid.clone(),
-            alg: ALG_EDDSA.to_owned(),
+            alg: self.alg.to_owned(),
             use_: "sig".to_owned(),
         }
     }
@@ -230,7 +249,7 @@ pub fn verify_compact(jws: &str, jwks: &Jwks) -> Result<VerifiedJws, CryptoError
         return Err(CryptoError::AlgorithmRejected);
     }
     let verifier = match (jwk.alg.as_str(), jwk.kty.as_str(), jwk.crv.as_str()) {
-        (ALG_EDDSA, "OKP", "Ed25519") => &ED25519,
+        (ALG_ED25519 | ALG_EDDSA, "OKP", "Ed25519") => &ED25519,
         _ => return Err(CryptoError::AlgorithmRejected),
     };
     if jwk.use_ != "sig" {
@@ -282,9 +301,11 @@ mod tests {
         let seed = URL_SAFE_NO_PAD.decode(RFC_D).unwrap();
         let public = URL_SAFE_NO_PAD.decode(RFC_X).unwrap();
         let key = Ed25519KeyPair::from_seed_and_public_key(&seed, &public).unwrap();
+        // The RFC 8037 vector names the polymorphic `EdDSA`.
         Ed25519Signer {
             kid: kid.to_owned(),
             key,
+            alg: ALG_EDDSA,
         }
     }
 
@@ -330,7 +351,7 @@ mod tests {
             let v = verify_compact(&jws, &jwks).unwrap();
             assert_eq!(v.payload, payload);
             assert_eq!(v.kid, "k1");
-            assert_eq!(v.header["alg"], "EdDSA");
+            assert_eq!(v.header["alg"], "Ed25519");
             assert_eq!(v.header["kid"], "k1");
             assert_eq!(v.header.get("typ").and_then(|t| t.as_str()), typ);
         }
@@ -343,7 +364,7 @@ mod tests {
         let header = URL_SAFE_NO_PAD
             .decode(jws.split('.').next().unwrap())
             .unwrap();
-        assert_eq!(header, br#"{"alg":"EdDSA","kid":"k1","typ":"JOSE"}"#);
+        assert_eq!(header, br#"{"alg":"Ed25519","kid":"k1","typ":"JOSE"}"#);
     }
 
     #[test]
@@ -354,7 +375,7 @@ mod tests {
         let jws = sign_compact(&b, b"hello", None).unwrap();
         assert_eq!(verify_compact(&jws, &jwks).unwrap().kid, "b");
         // b's signature under a's kid must fail.
-        let forged_header = b64(r#"{"alg":"EdDSA","kid":"a"}"#);
+        let forged_header = b64(r#"{"alg":"Ed25519","kid":"a"}"#);
         let rest = jws.split_once('.').unwrap().1;
         let forged = format!("{forged_header}.{rest}");
         assert!(matches!(
@@ -378,7 +399,7 @@ mod tests {
 
         let header = format!(
             "{}.{}.{}",
-            b64(r#"{"alg":"EdDSA","kid":"k1","typ":"x"}"#),
+            b64(r#"{"alg":"Ed25519","kid":"k1","typ":"x"}"#),
             parts[1],
             parts[2]
         );

@@ -10,8 +10,12 @@
 //! - A key file appears atomically with its full content (written to a temporary file, then
 //!   hard-linked into place), so concurrent starts agree on one key and a crash never leaves a
 //!   half-written key.
-//! - Signing keys live in `<dir>/ed25519-<kid>.pk8` (PKCS#8); `<dir>/current` names the current
-//!   kid. kid = the first 16 hex characters of SHA-256 of the raw public key, checked on load.
+//! - Signing keys live in `<dir>/jws-ed25519-<kid>.pk8` (PKCS#8), bound to the JWS `alg`
+//!   `Ed25519` (RFC 9864); keys made before 2026-12 live in `<dir>/ed25519-<kid>.pk8` and stay
+//!   bound to `EdDSA`, so that what they signed still verifies. The file name is the binding:
+//!   one file, written atomically, so a key never changes its `alg`. `<dir>/current` names the
+//!   current kid. kid = the first 16 hex characters of SHA-256 of the raw public key, checked
+//!   on load; two files holding one key are refused.
 //! - No `Debug` output prints key bytes.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
@@ -26,7 +30,10 @@ use ring::signature::{Ed25519KeyPair, KeyPair as _};
 use super::CryptoError;
 use super::jws::{Ed25519Signer, Jwks, Signer as _};
 
-const KEY_PREFIX: &str = "ed25519-";
+/// Keys bound to `alg` `Ed25519` (RFC 9864), made since 2026-12.
+const KEY_PREFIX: &str = "jws-ed25519-";
+/// Keys made before 2026-12, bound to `alg` `EdDSA` (RFC 8037).
+const EDDSA_KEY_PREFIX: &str = "ed25519-";
 const KEY_SUFFIX: &str = ".pk8";
 const CURRENT_FILE: &str = "current";
 /// A PKCS#8 Ed25519 document is 85 bytes (v2) or 48 (v1); anything much larger is not a key.
@@ -270,17 +277,25 @@ fn store_key(dir: &Path, signer: &Ed25519Signer, pkcs8: &[u8]) -> Result<(), Cry
     create_key_file(&path, pkcs8).map(|_| ())
 }
 
-/// Loads every `ed25519-<kid>.pk8` in `dir`, sorted by kid, checking each file's kid.
+/// Loads every `jws-ed25519-<kid>.pk8` and `ed25519-<kid>.pk8` in `dir`, sorted by kid,
+/// checking each file's kid and that no key is held twice.
 fn load_keys(dir: &Path) -> Result<Vec<Ed25519Signer>, CryptoError> {
     let mut keys = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
         let entry = entry.map_err(io_err("list", dir))?;
         let name = entry.file_name();
-        let Some(kid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(KEY_PREFIX))
-            .and_then(|n| n.strip_suffix(KEY_SUFFIX))
-        else {
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let (kid, eddsa) = match (
+            name.strip_prefix(KEY_PREFIX),
+            name.strip_prefix(EDDSA_KEY_PREFIX),
+        ) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) => (rest, true),
+            (None, None) => continue,
+        };
+        let Some(kid) = kid.strip_suffix(KEY_SUFFIX) else {
             continue;
         };
         let path = entry.path();
@@ -296,7 +311,17 @@ fn load_keys(dir: &Path) -> Result<Vec<Ed25519Signer>, CryptoError> {
                 reason: "file name does not match the key's kid",
             });
         }
-        keys.push(signer);
+        if keys.iter().any(|k: &Ed25519Signer| k.kid() == kid) {
+            return Err(CryptoError::InvalidKeyFile {
+                path,
+                reason: "another file in the directory holds the same key",
+            });
+        }
+        keys.push(if eddsa {
+            signer.bound_to_eddsa()
+        } else {
+            signer
+        });
     }
     keys.sort_by(|a, b| a.kid().cmp(b.kid()));
     Ok(keys)
@@ -305,7 +330,9 @@ fn load_keys(dir: &Path) -> Result<Vec<Ed25519Signer>, CryptoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::jws::{sign_compact, verify_compact};
+    use crate::crypto::jws::{ALG_ED25519, ALG_EDDSA, sign_compact, verify_compact};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use std::os::unix::fs::PermissionsExt as _;
 
     fn mode(path: &Path) -> u32 {
@@ -373,7 +400,7 @@ mod tests {
         let keys = SigningKeys::load_or_init(&dir).unwrap();
         let first = keys.current().kid().to_owned();
         assert_eq!(first, kid_for(keys.current().public_key_bytes()));
-        assert_eq!(mode(&dir.join(format!("ed25519-{first}.pk8"))), 0o600);
+        assert_eq!(mode(&dir.join(format!("jws-ed25519-{first}.pk8"))), 0o600);
         assert_eq!(mode(&dir), 0o700);
         let jws = sign_compact(keys.current(), b"event-1", None).unwrap();
 
@@ -423,7 +450,7 @@ mod tests {
             .current()
             .kid()
             .to_owned();
-        let path = dir.join(format!("ed25519-{kid}.pk8"));
+        let path = dir.join(format!("jws-ed25519-{kid}.pk8"));
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(
             SigningKeys::load_or_init(dir),
@@ -432,7 +459,7 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         // A key stored under another key's kid.
         let (other, pkcs8) = generate().unwrap();
-        let fake = dir.join("ed25519-0123456789abcdef.pk8");
+        let fake = dir.join("jws-ed25519-0123456789abcdef.pk8");
         write_new_0600(&fake, &pkcs8).unwrap();
         assert!(matches!(
             SigningKeys::load_or_init(dir),
@@ -442,5 +469,58 @@ mod tests {
         assert_ne!(other.kid(), kid);
         write_new_0600(&dir.join("ed25519-garbage.pk8"), b"not a key").unwrap();
         assert!(SigningKeys::load_or_init(dir).is_err());
+    }
+
+    /// A key made before 2026-12 (`ed25519-<kid>.pk8`) stays bound to `EdDSA`: what it
+    /// signed verifies before and after a rotation, which makes an `Ed25519` key current; the
+    /// JWKS states each key's own `alg`, and no header can borrow the other key's.
+    #[test]
+    fn keys_made_before_keep_eddsa_and_rotation_moves_to_ed25519() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        create_dir_0700(dir).unwrap();
+        let (signer, pkcs8) = generate().unwrap();
+        let old_kid = signer.kid().to_owned();
+        write_new_0600(&dir.join(format!("ed25519-{old_kid}.pk8")), &pkcs8).unwrap();
+        replace_file(&dir.join("current"), old_kid.as_bytes()).unwrap();
+
+        let keys = SigningKeys::load_or_init(dir).unwrap();
+        assert_eq!(keys.current().alg(), ALG_EDDSA);
+        let old_event = sign_compact(keys.current(), b"event-1", None).unwrap();
+        assert!(old_event.starts_with(
+            &URL_SAFE_NO_PAD.encode(format!("{{\"alg\":\"EdDSA\",\"kid\":\"{old_kid}\"}}"))
+        ));
+
+        let new_kid = SigningKeys::rotate(dir).unwrap();
+        assert!(dir.join(format!("jws-ed25519-{new_kid}.pk8")).exists());
+        let keys = SigningKeys::load_or_init(dir).unwrap();
+        assert_eq!(keys.current().alg(), ALG_ED25519);
+        let jwks = keys.jwks();
+        let alg_of = |kid: &str| jwks.keys.iter().find(|k| k.kid == kid).unwrap().alg.clone();
+        assert_eq!(
+            (alg_of(&new_kid), alg_of(&old_kid)),
+            ("Ed25519".into(), "EdDSA".into())
+        );
+        assert_eq!(verify_compact(&old_event, &jwks).unwrap().kid, old_kid);
+        let new_event = sign_compact(keys.current(), b"event-2", None).unwrap();
+        assert_eq!(verify_compact(&new_event, &jwks).unwrap().kid, new_kid);
+
+        // The old key's signature under a header that claims `Ed25519` is refused.
+        let (_, rest) = old_event.split_once('.').unwrap();
+        let forged = format!(
+            "{}.{rest}",
+            URL_SAFE_NO_PAD.encode(format!("{{\"alg\":\"Ed25519\",\"kid\":\"{old_kid}\"}}"))
+        );
+        assert!(matches!(
+            verify_compact(&forged, &jwks),
+            Err(CryptoError::AlgorithmRejected)
+        ));
+
+        // The same key in both forms is refused rather than published twice.
+        write_new_0600(&dir.join(format!("jws-ed25519-{old_kid}.pk8")), &pkcs8).unwrap();
+        assert!(matches!(
+            SigningKeys::load_or_init(dir),
+            Err(CryptoError::InvalidKeyFile { .. })
+        ));
     }
 }

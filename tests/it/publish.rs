@@ -584,7 +584,7 @@ async fn rotated_keys_sign_new_events_and_old_ones_still_verify() {
         &std::fs::metadata(
             app.dir
                 .path()
-                .join(format!("keys/signing/ed25519-{kid}.pk8")),
+                .join(format!("keys/signing/jws-ed25519-{kid}.pk8")),
         )
         .unwrap()
         .permissions(),
