@@ -22,7 +22,7 @@ const PER_BATCH_POSTGRES: usize = 20;
 const BATCHES: usize = 32;
 
 fn batch(b: usize, per_batch: usize) -> Value {
-    let (authority, prefix) = if b % 2 == 0 {
+    let (authority, prefix) = if b.is_multiple_of(2) {
         (JINGAN, "沪静城管罚字")
     } else {
         (SUZHOU, "苏城管罚字")
