@@ -6,7 +6,7 @@
 //! operators run the check. Exemptions are never published and never count as penalties.
 
 use super::auth::Caller;
-use super::problem::{ApiError, Problem, ProblemCode, ProblemFieldError};
+use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::crypto::pii::KIND_RESIDENT_ID;
 use crate::domain::party::{Party, Role};
@@ -211,15 +211,7 @@ fn read_question(
     q: FirstViolationQuery,
 ) -> Result<Question, ApiError> {
     let bad = |param: &str, detail: String| {
-        ApiError::with_errors(
-            ProblemCode::InvalidQuery,
-            format!("invalid query parameter(s): {param}"),
-            vec![ProblemFieldError {
-                pointer: format!("/{param}"),
-                code: "invalid_value".into(),
-                detail,
-            }],
-        )
+        super::params::Params::one_with_detail(param, "invalid_value", detail)
     };
     let today = state.clock.today();
     let on = match q.on.as_deref() {

@@ -87,27 +87,36 @@ impl Params {
         if self.0.is_empty() {
             return Ok(());
         }
-        let names: Vec<&str> = self
-            .0
-            .iter()
-            .map(|e| e.pointer.trim_start_matches('/'))
-            .collect();
-        let detail = format!("invalid query parameter(s): {}", names.join(", "));
-        Err(ApiError::with_errors(
-            ProblemCode::InvalidQuery,
-            detail,
-            self.0,
-        ))
+        Err(self.into_error())
     }
 
     /// One bad parameter, answered at once.
     pub fn one(param: &str, code: &str, seen: &str, expected: &str) -> ApiError {
         let mut p = Params::new();
         p.add(param, code, seen, expected);
-        match p.finish() {
-            Err(e) => e,
-            Ok(()) => ApiError::internal("a collected query problem vanished"),
-        }
+        p.into_error()
+    }
+
+    /// One bad parameter whose detail a parser already wrote (it names the value and what
+    /// was expected), answered at once.
+    pub fn one_with_detail(param: &str, code: &str, detail: String) -> ApiError {
+        Params(vec![ProblemFieldError {
+            pointer: format!("/{param}"),
+            code: code.into(),
+            detail,
+        }])
+        .into_error()
+    }
+
+    /// The 422 naming every collected parameter (call with at least one).
+    fn into_error(self) -> ApiError {
+        let names: Vec<&str> = self
+            .0
+            .iter()
+            .map(|e| e.pointer.trim_start_matches('/'))
+            .collect();
+        let detail = format!("invalid query parameter(s): {}", names.join(", "));
+        ApiError::with_errors(ProblemCode::InvalidQuery, detail, self.0)
     }
 }
 
