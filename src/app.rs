@@ -202,6 +202,33 @@ pub fn spawn_sweeper(state: AppState) {
                 Ok(n) => tracing::info!(flags = n, "sweeper changed flags"),
                 Err(e) => tracing::warn!(error = ?e, "sweep failed"),
             }
+            let (registry, policy, pii, emitter) = (
+                state.registry(),
+                state.policy.clone(),
+                state.pii.clone(),
+                state.emitter(),
+            );
+            let swept = state
+                .call(move |c| {
+                    let deps = crate::service::collab::Deps {
+                        registry: &registry,
+                        policy: &policy.collab,
+                        policies: &policy,
+                        pii: &pii,
+                        emitter: &emitter,
+                    };
+                    crate::service::collab::sweep::sweep(c, deps, today)
+                })
+                .await;
+            match swept {
+                Ok(s) if s == crate::service::collab::sweep::Swept::default() => {}
+                Ok(s) => tracing::info!(
+                    overdue = s.overdue,
+                    recounted = s.recounted,
+                    "sweeper marked collaboration items"
+                ),
+                Err(e) => tracing::warn!(error = ?e, "collaboration sweep failed"),
+            }
         }
     });
 }

@@ -39,6 +39,14 @@ pub struct Settings {
     /// The first-violation list; absent: the built-in copy of `config/exemptions.toml`.
     #[serde(default)]
     pub exemptions_file: Option<PathBuf>,
+    /// Case collaboration's deadlines and attachment rules; absent: the built-in copy of
+    /// `config/collaboration.toml`.
+    #[serde(default)]
+    pub collaboration_file: Option<PathBuf>,
+    /// The working-day calendar (State Council holiday notices); absent: the built-in copy of
+    /// `config/holidays.toml`.
+    #[serde(default)]
+    pub holidays_file: Option<PathBuf>,
     /// Seconds between two passes of the flag sweeper (expiry, end of publicity).
     #[serde(default = "default_sweep_interval")]
     pub sweep_interval_secs: u64,

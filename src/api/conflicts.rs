@@ -75,6 +75,9 @@ pub struct ConflictView {
     pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The records, winner first.
     pub records: Vec<ConflictRecord>,
+    /// The case transfer that settled it (resolution `transferred`), when one was named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer_id: Option<String>,
     /// First detected (UTC).
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed (UTC).
@@ -132,6 +135,10 @@ pub struct ResolveRequest {
     pub resolution: Resolution,
     /// Free text: the units' agreement, document numbers.
     pub note: Option<String>,
+    /// With `transferred`: the case transfer (`col_…`, `POST /v1/collaboration/items`) by
+    /// which one unit handed the case to the other; it must be a transfer between units of
+    /// the conflict, not returned or refused. It is linked to the conflict both ways.
+    pub transfer: Option<String>,
 }
 
 /// Whether a unit may see and settle a conflict: one of its records is the unit's own, or of a
@@ -174,7 +181,9 @@ fn view(
         });
     }
     records.sort_by_key(|r| (r.record_id != c.winner_record_id, r.record_id.clone()));
+    let transfer_id = store::collab::transfer_of_conflict(conn, &c.id)?;
     Ok(ConflictView {
+        transfer_id,
         violation_name: catalog.get(&c.violation_key).map(|t| t.name.clone()),
         id: c.id,
         subject_id: c.subject_id,
@@ -334,7 +343,11 @@ pub async fn resolve_conflict(
 ) -> Result<web::Json<ConflictView>, ApiError> {
     let (identity, unit) = caller.require_unit()?;
     let (identity, unit) = (identity.clone(), unit.clone());
-    let ResolveRequest { resolution, note } = body.into_inner();
+    let ResolveRequest {
+        resolution,
+        note,
+        transfer,
+    } = body.into_inner();
     let id = path.into_inner();
     let registry = state.registry();
     let catalog = state.policy.catalog.clone();
@@ -356,7 +369,7 @@ pub async fn resolve_conflict(
                 &emitter,
                 &by,
                 &id,
-                (resolution, note.as_deref()),
+                (resolution, note.as_deref(), transfer.as_deref()),
             )
         })
         .await?;

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod collab;
 pub mod conflicts;
 pub mod dashboard;
 pub mod events;
@@ -73,6 +74,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "first-violations", description = "First violations (首违不罚): exemptions and the region-wide check"),
         (name = "flags", description = "Joint-discipline flags and credit repair"),
         (name = "conflicts", description = "Jurisdiction conflicts: one act, several authorities; the first to file keeps it"),
+        (name = "collaboration", description = "Case collaboration (案件查处协作): clue notices, case transfers, assistance requests, entrusted service; the units' own signed feed and the leads' 备案 register"),
         (name = "statistics", description = "Figures for the agreement's evaluation (成效评估): volumes, cross-region flows, data quality, delivery health"),
     )
 )]
@@ -140,7 +142,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(stats::get_stats_quality)
         .service(stats::get_stats_delivery)
         .service(metrics::get_metrics)
-        .service(dashboard::get_dashboard);
+        .service(dashboard::get_dashboard)
+        .service(collab::create_item)
+        .service(collab::list_items)
+        .service(collab::get_item)
+        .service(collab::take_step)
+        .service(collab::add_attachment)
+        .service(collab::get_attachment)
+        .service(collab::list_notices)
+        .service(collab::list_events)
+        .service(collab::list_filings)
+        .service(collab::get_stats);
 }
 
 /// The OpenAPI document generated from the registered routes.

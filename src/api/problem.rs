@@ -111,6 +111,10 @@ pub enum ProblemCode {
     ApikeyExists,
     /// 409: another state refuses the request (a code the API does not name yet).
     StateConflict,
+    /// 409: the collaboration item's state does not allow this step (the allowed ones listed).
+    StepNotAllowed,
+    /// 409: the collaboration item has ended (closed or refused): nothing more is added.
+    ItemEnded,
     /// 413: the body or the batch is larger than allowed.
     PayloadTooLarge,
     /// 415: the body is not JSON.
@@ -138,6 +142,10 @@ pub enum ProblemCode {
     InvalidRole,
     /// 422: the request is invalid (a code the API does not name yet).
     InvalidRequest,
+    /// 422: a collaboration item with invalid fields, or a receiver that cannot be reached.
+    InvalidItem,
+    /// 422: a collaboration step with an unknown name or invalid fields.
+    InvalidStep,
     /// 429: the rate limit is reached.
     RateLimited,
     /// 500: a bug; the cause is in the log under the request id.
@@ -148,7 +156,7 @@ pub enum ProblemCode {
 
 impl ProblemCode {
     /// Every code, for the tests and the docs.
-    pub const ALL: [ProblemCode; 33] = [
+    pub const ALL: [ProblemCode; 37] = [
         ProblemCode::MalformedJson,
         ProblemCode::MalformedBody,
         ProblemCode::MalformedQuery,
@@ -166,6 +174,8 @@ impl ProblemCode {
         ProblemCode::NotRepairable,
         ProblemCode::ApikeyExists,
         ProblemCode::StateConflict,
+        ProblemCode::StepNotAllowed,
+        ProblemCode::ItemEnded,
         ProblemCode::PayloadTooLarge,
         ProblemCode::UnsupportedMediaType,
         ProblemCode::InvalidQuery,
@@ -179,6 +189,8 @@ impl ProblemCode {
         ProblemCode::InvalidUnit,
         ProblemCode::InvalidRole,
         ProblemCode::InvalidRequest,
+        ProblemCode::InvalidItem,
+        ProblemCode::InvalidStep,
         ProblemCode::RateLimited,
         ProblemCode::Internal,
         ProblemCode::Unavailable,
@@ -204,6 +216,10 @@ impl ProblemCode {
             ProblemCode::NotRepairable => "not_repairable",
             ProblemCode::ApikeyExists => "apikey_exists",
             ProblemCode::StateConflict => "state_conflict",
+            ProblemCode::StepNotAllowed => "step_not_allowed",
+            ProblemCode::ItemEnded => "item_ended",
+            ProblemCode::InvalidItem => "invalid_item",
+            ProblemCode::InvalidStep => "invalid_step",
             ProblemCode::PayloadTooLarge => "payload_too_large",
             ProblemCode::UnsupportedMediaType => "unsupported_media_type",
             ProblemCode::InvalidQuery => "invalid_query",
@@ -242,7 +258,9 @@ impl ProblemCode {
             | ProblemCode::RepairTooEarly
             | ProblemCode::NotRepairable
             | ProblemCode::ApikeyExists
-            | ProblemCode::StateConflict => StatusCode::CONFLICT,
+            | ProblemCode::StateConflict
+            | ProblemCode::StepNotAllowed
+            | ProblemCode::ItemEnded => StatusCode::CONFLICT,
             ProblemCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProblemCode::InvalidQuery
@@ -255,7 +273,9 @@ impl ProblemCode {
             | ProblemCode::InvalidExemption
             | ProblemCode::InvalidUnit
             | ProblemCode::InvalidRole
-            | ProblemCode::InvalidRequest => StatusCode::UNPROCESSABLE_ENTITY,
+            | ProblemCode::InvalidRequest
+            | ProblemCode::InvalidItem
+            | ProblemCode::InvalidStep => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ProblemCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ProblemCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -282,6 +302,10 @@ impl ProblemCode {
             ProblemCode::NotRepairable => "Not repairable",
             ProblemCode::ApikeyExists => "API key exists",
             ProblemCode::StateConflict => "Conflict with the current state",
+            ProblemCode::StepNotAllowed => "Step not allowed now",
+            ProblemCode::ItemEnded => "Collaboration item ended",
+            ProblemCode::InvalidItem => "Invalid collaboration item",
+            ProblemCode::InvalidStep => "Invalid collaboration step",
             ProblemCode::PayloadTooLarge => "Payload too large",
             ProblemCode::UnsupportedMediaType => "Unsupported media type",
             ProblemCode::InvalidQuery => "Invalid query parameters",

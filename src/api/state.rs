@@ -155,6 +155,22 @@ impl AppState {
         result.map_err(ApiError::from)
     }
 
+    /// Runs a service operation that only reads on the blocking pool with a pooled connection
+    /// (no write turn).
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut Conn) -> crate::service::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let result = actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await?;
+        result.map_err(ApiError::from)
+    }
+
     /// Whether writes take turns in this process (SQLite).
     pub fn writes_take_turns(&self) -> bool {
         self.writers.is_some()

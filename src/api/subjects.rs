@@ -169,6 +169,10 @@ pub struct SubjectView {
     pub records: Vec<SubjectRecord>,
     /// Its joint-discipline flags (strong subjects only; weak ones are never flagged).
     pub flags: Vec<SubjectFlag>,
+    /// Collaboration items (clues, transfers, assistance, service) about it that you may see:
+    /// a unit sees its own and its units' below it; other roles see none (collaboration is
+    /// not public).
+    pub collaboration: Vec<crate::service::collab::ItemSummary>,
 }
 
 fn link_of(row: &store::subjects::SubjectRow) -> Option<SubjectLink> {
@@ -203,7 +207,9 @@ pub async fn get_subject(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<web::Json<SubjectView>, ApiError> {
-    caller.require(&[Role::Unit, Role::Analyst, Role::Operator])?;
+    let identity = caller.require(&[Role::Unit, Role::Analyst, Role::Operator])?;
+    let unit = identity.unit.clone();
+    let registry = state.registry();
     let key = path.into_inner();
     let key = SubjectKey::parse(&key).ok_or_else(|| {
         ApiError::new(
@@ -217,11 +223,19 @@ pub async fn get_subject(
     })?;
     let catalog = state.policy.catalog.clone();
     let view = state
-        .db(move |c| -> Result<Option<SubjectView>, StoreError> {
-            match key.find(c)? {
-                Some(row) => Ok(Some(subject_view(c, &catalog, row)?)),
-                None => Ok(None),
+        .read(move |c| -> crate::service::Result<Option<SubjectView>> {
+            let Some(row) = key.find(c)? else {
+                return Ok(None);
+            };
+            let keys = store::subjects::keys(c, &row.id)?;
+            let mut view = subject_view(c, &catalog, row)?;
+            if let Some(unit) = &unit {
+                view.collaboration = crate::service::collab::of_subject(c, &registry, unit, &keys)?
+                    .iter()
+                    .map(crate::service::collab::summary)
+                    .collect();
             }
+            Ok(Some(view))
         })
         .await?;
     view.map(web::Json).ok_or(ApiError::NotFound)
@@ -281,6 +295,7 @@ fn subject_view(
             .collect(),
         names,
         flags,
+        collaboration: Vec::new(),
         id: row.id,
         key_kind: row.key_kind,
         strong: row.strong,

@@ -72,10 +72,15 @@ impl PiiCipher {
     /// Encrypts `plaintext`, binding it to `aad` (e.g. the table, column and row id, so a blob
     /// copied to another row does not decrypt).
     pub fn encrypt(&self, plaintext: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.encrypt_bytes(plaintext.as_bytes(), aad)
+    }
+
+    /// Encrypts bytes (attachments), as [`PiiCipher::encrypt`] does text.
+    pub fn encrypt_bytes(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng.fill(&mut nonce).map_err(|_| CryptoError::Rng)?;
         let header = [VERSION, self.key_id];
-        let mut in_out = plaintext.as_bytes().to_vec();
+        let mut in_out = plaintext.to_vec();
         self.aead
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
@@ -92,6 +97,11 @@ impl PiiCipher {
 
     /// Decrypts a blob written by [`PiiCipher::encrypt`] under this key id with the same `aad`.
     pub fn decrypt(&self, blob: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
+        String::from_utf8(self.decrypt_bytes(blob, aad)?).map_err(|_| CryptoError::Decrypt)
+    }
+
+    /// Decrypts a blob written by [`PiiCipher::encrypt_bytes`] under this key id.
+    pub fn decrypt_bytes(&self, blob: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let parsed = parse_blob(blob)?;
         if parsed.key_id != self.key_id {
             return Err(CryptoError::UnknownKeyId(parsed.key_id));
@@ -105,7 +115,7 @@ impl PiiCipher {
                 &mut in_out,
             )
             .map_err(|_| CryptoError::Decrypt)?;
-        String::from_utf8(plain.to_vec()).map_err(|_| CryptoError::Decrypt)
+        Ok(plain.to_vec())
     }
 
     /// Blind index of a normalized value: hex(HMAC-SHA256(index_key, kind ‖ 0x00 ‖ value)).
@@ -162,11 +172,21 @@ impl PiiKeyring {
 
     /// Decrypts with whichever key the blob names.
     pub fn decrypt(&self, blob: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
+        String::from_utf8(self.decrypt_bytes(blob, aad)?).map_err(|_| CryptoError::Decrypt)
+    }
+
+    /// Encrypts bytes with the current key.
+    pub fn encrypt_bytes(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.current()?.encrypt_bytes(plaintext, aad)
+    }
+
+    /// Decrypts bytes with whichever key the blob names.
+    pub fn decrypt_bytes(&self, blob: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let parsed = parse_blob(blob)?;
         self.ciphers
             .get(&parsed.key_id)
             .ok_or(CryptoError::UnknownKeyId(parsed.key_id))?
-            .decrypt(blob, aad)
+            .decrypt_bytes(blob, aad)
     }
 
     /// Whether a blob was written under an older key and should be re-encrypted. Malformed

@@ -106,6 +106,16 @@ pub fn members(row: &ConflictRow) -> Vec<Member> {
     serde_json::from_str(&row.members_json).unwrap_or_default()
 }
 
+/// The penalty compared; `transfer_filed` is the 立案日期 of a case transfer that names the
+/// record (案件移送: the receiver's filing date), used when the record carries none.
+fn penalty_with(row: &RecordRow, transfer_filed: Option<chrono::NaiveDate>) -> Penalty {
+    let mut p = penalty(row);
+    if p.filed_date.is_none() {
+        p.filed_date = transfer_filed;
+    }
+    p
+}
+
 fn penalty(row: &RecordRow) -> Penalty {
     let doc: serde_json::Value = serde_json::from_str(&row.canonical_json).unwrap_or_default();
     let facts = doc
@@ -185,10 +195,34 @@ pub fn reconcile_touched(
             .or_default()
             .push(c);
     }
+    // Filing dates of case transfers that name these records, read once for the batch.
+    let record_ids: Vec<String> = touched
+        .strong
+        .iter()
+        .filter_map(|s| touched.records.get(s))
+        .flatten()
+        .map(|r| r.id.clone())
+        .collect();
+    let mut transfer_filed: HashMap<String, chrono::NaiveDate> = HashMap::new();
+    for chunk in record_ids.chunks(crate::store::IN_CHUNK) {
+        for t in store::collab::transfers_of_records(conn, chunk)? {
+            if let (Some(r), Some(d)) = (t.record_id, t.filed_on) {
+                transfer_filed.insert(r, d);
+            }
+        }
+    }
     for subject in &touched.strong {
         let records = touched.records.entry(subject.clone()).or_default();
         let stored = stored_by_subject.remove(subject).unwrap_or_default();
-        reconcile_one(conn, policy, subject, records, &stored, now, &mut places)?;
+        reconcile_one(
+            conn,
+            policy,
+            (subject, &transfer_filed),
+            records,
+            &stored,
+            now,
+            &mut places,
+        )?;
     }
     Ok(places)
 }
@@ -196,14 +230,17 @@ pub fn reconcile_touched(
 fn reconcile_one(
     conn: &mut Conn,
     policy: &Policy<'_>,
-    subject: &str,
+    (subject, transfer_filed): (&str, &HashMap<String, chrono::NaiveDate>),
     records: &mut [RecordRow],
     stored: &[ConflictRow],
     now: chrono::NaiveDateTime,
     places: &mut HashMap<String, Place>,
 ) -> Result<(), StoreError> {
     let live: Vec<&RecordRow> = records.iter().filter(|r| r.status != "revoked").collect();
-    let penalties: Vec<Penalty> = live.iter().map(|r| penalty(r)).collect();
+    let penalties: Vec<Penalty> = live
+        .iter()
+        .map(|r| penalty_with(r, transfer_filed.get(&r.id).copied()))
+        .collect();
     let settled = settled_pairs(stored);
     let found = groups(&penalties, &settled, policy.conflicts);
     let authority: HashMap<&str, &str> = records
@@ -433,14 +470,24 @@ pub fn resolve_as(
     emitter: &crate::service::events::Emitter,
     by: &Resolver<'_>,
     id: &str,
-    (resolution, note): (Resolution, Option<&str>),
+    (resolution, note, transfer): (Resolution, Option<&str>, Option<&str>),
 ) -> crate::service::Result<ConflictRow> {
     use crate::service::Error;
     let note = crate::service::note::clean(note)?;
+    if transfer.is_some() && resolution != Resolution::Transferred {
+        return Err(Error::invalid_field(
+            "invalid_request",
+            "/transfer",
+            "a transfer is named only with the resolution transferred",
+        ));
+    }
     store::conn::write_tx(conn, |c| -> crate::service::Result<ConflictRow> {
         let row = store::conflicts::find(c, id)?.ok_or(Error::NotFound)?;
         if !involves(registry, by.unit, &row) {
             return Err(Error::NotFound);
+        }
+        if let Some(t) = transfer {
+            link_transfer(c, registry, &row, t, by.actor)?;
         }
         resolve(
             c,
@@ -461,4 +508,70 @@ pub fn resolve_as(
             )
         })
     })
+}
+
+/// Links the case transfer `id` to `conflict`, in the caller's transaction: it must be a
+/// transfer whose two ends act for the conflict's authorities (one each way), neither returned
+/// nor refused, and not already linked to another conflict.
+fn link_transfer(
+    conn: &mut Conn,
+    registry: &crate::domain::registry::Registry,
+    conflict: &ConflictRow,
+    id: &str,
+    actor: &str,
+) -> crate::service::Result<()> {
+    use crate::domain::unit::UnitCode;
+    use crate::service::Error;
+    let refuse = |detail: String| Error::invalid_field("invalid_request", "/transfer", detail);
+    let Some(mut item) = store::collab::find(conn, id.trim())? else {
+        return Err(refuse(format!(
+            "{:?} is not a collaboration item",
+            crate::normalize::issue::excerpt(id)
+        )));
+    };
+    if item.kind != "transfer"
+        || matches!(
+            item.status.as_str(),
+            "returned" | "refused" | "awaiting_approval"
+        )
+    {
+        return Err(refuse(format!(
+            "{} is a {} that is {}: expected a transfer that was sent and not returned",
+            item.id, item.kind, item.status
+        )));
+    }
+    let authorities: Vec<UnitCode> = members(conflict)
+        .iter()
+        .filter_map(|m| UnitCode::parse(&m.authority).ok())
+        .collect();
+    let acts_for = |end: &str| {
+        UnitCode::parse(end).is_ok_and(|u| authorities.iter().any(|a| registry.may_act_for(&u, a)))
+    };
+    if !(acts_for(&item.sender) && acts_for(&item.receiver)) {
+        return Err(refuse(format!(
+            "{} goes from {} to {}: expected a transfer between the conflict's units",
+            item.id, item.sender, item.receiver
+        )));
+    }
+    match &item.conflict_id {
+        Some(other) if other != &conflict.id => {
+            return Err(refuse(format!(
+                "{} already settled conflict {other}",
+                item.id
+            )));
+        }
+        _ => {}
+    }
+    item.conflict_id = Some(conflict.id.clone());
+    store::collab::update(conn, &item)?;
+    store::audit::append(
+        conn,
+        &store::audit::NewAudit {
+            actor,
+            action: "collab.link_conflict",
+            target: &item.id,
+            detail: &serde_json::json!({ "conflict_id": conflict.id }).to_string(),
+        },
+    )?;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod catalog;
+pub mod collab;
 pub mod conflicts;
 pub mod error;
 pub mod events;

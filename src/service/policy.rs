@@ -32,6 +32,8 @@ pub struct PolicySet {
     pub rules: Arc<RuleSet>,
     /// The first-violation list.
     pub exemptions: Arc<crate::rules::exemptions::ExemptionList>,
+    /// Case collaboration: working-day calendar, deadlines, attachment rules.
+    pub collab: Arc<crate::service::collab::CollabPolicy>,
 }
 
 impl PolicySet {

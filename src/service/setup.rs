@@ -35,6 +35,9 @@ pub enum StartError {
     /// The joint-discipline rules.
     #[error("joint-discipline rules: {0}")]
     Rules(String),
+    /// Case collaboration's calendar or deadlines.
+    #[error("collaboration: {0}")]
+    Collaboration(String),
     /// PostgreSQL has migrations that were not applied.
     #[error(
         "the database has {} pending migration(s) ({}); run `penex migrate` or start with \
@@ -111,7 +114,50 @@ pub fn load_policy(
         conflicts: settings.conflicts.clone(),
         rules: std::sync::Arc::new(rules),
         exemptions: std::sync::Arc::new(exemptions),
+        collab: std::sync::Arc::new(load_collaboration(settings)?),
     }))
+}
+
+/// Collaboration's policy: `collaboration_file` and `holidays_file` when set, else the
+/// built-in copies. Refuses to start when the working-day calendar lacks the current year;
+/// warns from 1 November when it lacks the next.
+pub fn load_collaboration(
+    settings: &Settings,
+) -> Result<crate::service::collab::CollabPolicy, StartError> {
+    use crate::domain::calendar::WorkCalendar;
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .map_err(|e| StartError::Collaboration(format!("cannot read {}: {e}", path.display())))
+    };
+    let calendar = match &settings.holidays_file {
+        None => WorkCalendar::built_in()
+            .map_err(|e| StartError::Collaboration(format!("built-in calendar: {e}")))?,
+        Some(path) => WorkCalendar::parse(&read(path)?)
+            .map_err(|e| StartError::Collaboration(format!("{}: {e}", path.display())))?,
+    };
+    let today = crate::domain::clock::today_shanghai();
+    calendar
+        .require_year(chrono::Datelike::year(&today))
+        .map_err(|e| StartError::Collaboration(e.to_string()))?;
+    let next = chrono::Datelike::year(&today) + 1;
+    if chrono::Datelike::month(&today) >= 11 && !calendar.has_year(next) {
+        tracing::warn!(
+            year = next,
+            "the working-day calendar has no schedule for next year: deadlines running into it \
+             are provisional (weekends only) until the State Council's notice is added to \
+             config/holidays.toml"
+        );
+    }
+    let policy = match &settings.collaboration_file {
+        None => crate::service::collab::config::BUILT_IN.to_owned(),
+        Some(path) => read(path)?,
+    };
+    crate::service::collab::CollabPolicy::parse(&policy, calendar).map_err(|e| {
+        StartError::Collaboration(match &settings.collaboration_file {
+            Some(path) => format!("{}: {e}", path.display()),
+            None => format!("built-in: {e}"),
+        })
+    })
 }
 
 /// The registry: the file's units with the runtime changes stored in the database applied.

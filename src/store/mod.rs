@@ -7,6 +7,7 @@
 pub mod apikeys;
 pub mod audit;
 pub mod batch;
+pub mod collab;
 pub mod conflicts;
 pub mod conn;
 pub mod events;

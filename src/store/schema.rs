@@ -253,6 +253,102 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    collab_items (id) {
+        id -> Text,
+        kind -> Text,
+        doc_no -> Text,
+        sender -> Text,
+        sender_party -> Text,
+        receiver -> Text,
+        receiver_party -> Text,
+        approver -> Nullable<Text>,
+        status -> Text,
+        extension_pending -> Bool,
+        subject_kind -> Text,
+        subject_name -> Text,
+        subject_key_kind -> Nullable<Text>,
+        subject_key_value -> Nullable<Text>,
+        violation_code -> Nullable<Text>,
+        violation_type -> Text,
+        place -> Text,
+        detail_json -> Text,
+        due_on -> Nullable<Date>,
+        due_provisional -> Bool,
+        overdue -> Bool,
+        sent_on -> Nullable<Date>,
+        received_on -> Nullable<Date>,
+        answered_on -> Nullable<Date>,
+        answered_late -> Nullable<Bool>,
+        filed_on -> Nullable<Date>,
+        case_no -> Nullable<Text>,
+        record_id -> Nullable<Text>,
+        conflict_id -> Nullable<Text>,
+        steps -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    collab_steps (item_id, n) {
+        item_id -> Text,
+        n -> BigInt,
+        step -> Text,
+        actor_unit -> Nullable<Text>,
+        actor -> Text,
+        status_after -> Text,
+        detail_json -> Text,
+        on_day -> Date,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    collab_attachments (item_id, sha256) {
+        item_id -> Text,
+        sha256 -> Text,
+        name -> Text,
+        media_type -> Text,
+        size -> BigInt,
+        uploaded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    collab_notices (unit, item_id, reason, due_on) {
+        unit -> Text,
+        item_id -> Text,
+        reason -> Text,
+        due_on -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    collab_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        item_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        jws -> Text,
+        kid -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    collab_event_audience (unit, seq) {
+        unit -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::joinable!(collab_steps -> collab_items (item_id));
+diesel::joinable!(collab_attachments -> collab_items (item_id));
+diesel::joinable!(collab_event_audience -> collab_events (seq));
 diesel::joinable!(record_versions -> records (record_id));
 diesel::joinable!(outbox -> events (event_seq));
 diesel::joinable!(subject_keys -> subjects (subject_id));
@@ -276,6 +372,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     subject_keys,
     events,
     outbox,
+    collab_items,
+    collab_steps,
+    collab_attachments,
+    collab_notices,
+    collab_events,
+    collab_event_audience,
 );
 
 // The catalogue coverage per pushing unit groups submissions by records' columns.
