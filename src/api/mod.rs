@@ -21,6 +21,7 @@ pub mod state;
 pub mod stats;
 pub mod subjects;
 pub mod system;
+pub mod workbench;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -152,7 +153,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(collab::list_notices)
         .service(collab::list_events)
         .service(collab::list_filings)
-        .service(collab::get_stats);
+        .service(collab::get_stats)
+        .service(workbench::get_workbench)
+        .service(workbench::get_workbench_item)
+        .service(workbench::post_workbench_step)
+        .service(workbench::post_workbench_attachment)
+        .service(workbench::get_workbench_filings);
 }
 
 /// The OpenAPI document generated from the registered routes.

@@ -218,11 +218,7 @@ async fn a_transfer_runs_from_sending_to_closing_and_every_step_is_signed_on_the
     assert_eq!(app.count_rows("events").await, 0);
     assert_eq!(app.count_rows("outbox").await, 0);
     // Every step is in the audit chain, and the chain holds.
-    let audit = app
-        .state
-        .db(|c| penex::store::audit::verify(c))
-        .await
-        .unwrap();
+    let audit = app.state.db(penex::store::audit::verify).await.unwrap();
     assert!(
         matches!(audit, penex::store::audit::Verification::Intact { .. }),
         "{audit:?}"
@@ -816,7 +812,7 @@ async fn attachments_are_checked_encrypted_at_rest_and_read_only_by_the_items_un
         app.dir
             .path()
             .join("attachments")
-            .join(&sha[..2])
+            .join(sha.get(..2).unwrap())
             .join(&sha),
     )
     .unwrap();

@@ -30,4 +30,5 @@ mod migrations;
 mod publish;
 mod simulate;
 mod subject_links;
+mod workbench_browser;
 mod writers;

@@ -43,7 +43,7 @@ pub fn check(
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    if !rules.media_types.iter().any(|t| *t == declared) {
+    if !rules.media_types.contains(&declared) {
         return Err(Refusal::Unsupported(format!(
             "{declared:?} is not accepted; expected one of {}",
             rules.media_types.join(", ")

@@ -991,17 +991,15 @@ fn step_detail(
     let mut put = |k: &str, v: Value| {
         detail.insert(k.to_owned(), v);
     };
-    if let Some(n) = &r.note {
-        if let Some(t) = text(&mut errors, "/note", Some(n), "text") {
-            put("note", Value::String(t));
-        }
+    if let Some(n) = &r.note
+        && let Some(t) = text(&mut errors, "/note", Some(n), "text")
+    {
+        put("note", Value::String(t));
     }
     let sent = item.sent_on.unwrap_or(by.today);
     match step {
-        Step::Comment => {
-            if r.note.is_none() {
-                errors.push(issue("/note", "required", "expected the comment"));
-            }
+        Step::Comment if r.note.is_none() => {
+            errors.push(issue("/note", "required", "expected the comment"));
         }
         Step::Refuse
         | Step::NotFile

@@ -242,6 +242,12 @@ impl TestApp {
 
     /// An HTTPS client presenting `who`'s certificate.
     pub fn client(&self, who: Who) -> reqwest::Client {
+        self.client_with(who, true)
+    }
+
+    /// An HTTPS client presenting `who`'s certificate that hands back redirects instead of
+    /// following them (`follow` false), as a relay in front of a browser must.
+    pub fn client_with(&self, who: Who, follow: bool) -> reqwest::Client {
         let ca = std::fs::read(self.pki().join("exchange-ca.crt")).unwrap();
         let files = self.files(&who);
         let (cert, key) = match &files {
@@ -253,8 +259,14 @@ impl TestApp {
         };
         let config =
             penex::tls::config::client_config(&ca, cert.as_deref(), key.as_deref()).unwrap();
+        let redirects = if follow {
+            reqwest::redirect::Policy::default()
+        } else {
+            reqwest::redirect::Policy::none()
+        };
         reqwest::Client::builder()
             .tls_backend_preconfigured(config)
+            .redirect(redirects)
             .build()
             .unwrap()
     }
