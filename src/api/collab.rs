@@ -358,6 +358,7 @@ pub struct UploadQuery {
     responses(
         (status = 201, description = "Stored", body = AttachmentView),
         (status = 200, description = "The item already has this content", body = AttachmentView),
+        (status = 400, description = "No file name, or a body that cannot be read", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a unit of the item", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),

@@ -416,6 +416,9 @@ struct Figures {
     quality: stats::Quality,
     /// For analysts and operators only.
     delivery: Option<stats::Delivery>,
+    /// Collaboration (成效评估): everything for analysts and operators, a lead's party's pairs
+    /// and units for a lead.
+    collab: crate::service::collab::report::CollaborationStats,
 }
 
 async fn gather(state: &AppState, identity: &super::auth::Identity) -> Result<Figures, ApiError> {
@@ -433,6 +436,16 @@ async fn gather(state: &AppState, identity: &super::auth::Identity) -> Result<Fi
         Some(stats::delivery(state).await?)
     };
 
+    let policy = state.policy.clone();
+    let mut collab = state
+        .read(move |c| crate::service::collab::report::stats(c, &policy.collab))
+        .await?;
+    if identity.role == Role::Unit {
+        let party = identity.party.map(|p| p.code()).unwrap_or_default();
+        collab.pairs.retain(|p| p.from == party || p.to == party);
+        collab.units.retain(|u| u.unit.starts_with(party));
+        collab.months.clear();
+    }
     Ok(Figures {
         overview,
         months,
@@ -440,7 +453,92 @@ async fn gather(state: &AppState, identity: &super::auth::Identity) -> Result<Fi
         cross,
         quality,
         delivery,
+        collab,
     })
+}
+
+fn days(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_owned(), |d| format!("{d:.1}"))
+}
+
+fn rate(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_owned(), |r| format!("{:.0}%", r * 100.0))
+}
+
+/// Collaboration figures: totals, items by kind, a table per party pair, items per month.
+fn collaboration_block(c: &crate::service::collab::report::CollaborationStats) -> String {
+    let t = &c.totals;
+    let mut out = format!(
+        "<p class=\"figures\"><span>items <b data-collab=\"items\">{}</b></span>\
+         <span>answered <b>{}</b></span><span>on time <b data-collab=\"on-time\">{}</b></span>\
+         <span>overdue now <b data-collab=\"overdue\">{}</b></span>\
+         <span>median working days to receipt <b>{}</b>, to filing <b>{}</b>, to reply <b>{}</b></span></p>",
+        t.items,
+        t.answered,
+        rate(t.on_time_rate),
+        t.overdue_now,
+        days(t.median_days_to_receipt),
+        days(t.median_days_to_filing),
+        days(t.median_days_to_reply),
+    );
+    let kinds: Vec<(String, i64)> = t
+        .by_kind
+        .iter()
+        .map(|(k, n)| (k.clone(), i64::try_from(*n).unwrap_or(i64::MAX)))
+        .collect();
+    out.push_str(&hbars("Collaboration items by kind", &kinds, "#117a65"));
+    if c.pairs.is_empty() {
+        out.push_str("<p class=\"empty\">No collaboration between units yet.</p>");
+    } else {
+        out.push_str(
+            "<table><tr><th>from → to</th><th>items</th><th>on time</th><th>days to receipt</th>\
+             <th>to filing</th><th>to reply</th><th>returned (why)</th><th>overdue now</th></tr>",
+        );
+        for p in &c.pairs {
+            let f = &p.figures;
+            let returned: Vec<String> = f
+                .returned
+                .iter()
+                .map(|(k, n)| format!("{} {n}", esc(k)))
+                .collect();
+            let _ = write!(
+                out,
+                "<tr data-from=\"{}\" data-to=\"{}\" data-items=\"{}\"><td>{} → {}</td><td>{}</td><td>{}</td>\
+                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&p.from),
+                esc(&p.to),
+                f.items,
+                esc(&p.from),
+                esc(&p.to),
+                f.items,
+                rate(f.on_time_rate),
+                days(f.median_days_to_receipt),
+                days(f.median_days_to_filing),
+                days(f.median_days_to_reply),
+                returned.join(", "),
+                f.overdue_now,
+            );
+        }
+        out.push_str("</table>");
+    }
+    if !c.months.is_empty() {
+        let months: Vec<(String, i64)> = c
+            .months
+            .iter()
+            .map(|m| {
+                (
+                    m.month.clone(),
+                    i64::try_from(m.figures.items).unwrap_or(i64::MAX),
+                )
+            })
+            .collect();
+        out.push_str(&hbars(
+            "Collaboration items sent per month",
+            &months,
+            "#117a65",
+        ));
+    }
+    out
 }
 
 /// The page: figures, charts as inline SVG, tables; every text from a unit escaped.
@@ -452,6 +550,7 @@ fn render(identity: &super::auth::Identity, f: &Figures) -> String {
         cross,
         quality,
         delivery,
+        collab,
     } = f;
     let mut html = format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
@@ -524,6 +623,11 @@ fn render(identity: &super::auth::Identity, f: &Figures) -> String {
         html,
         "<section id=\"quality\"><h2>Data quality per unit</h2>{}</section>",
         quality_table(quality)
+    );
+    let _ = write!(
+        html,
+        "<section id=\"collaboration\"><h2>Case collaboration (案件查处协作)</h2>{}</section>",
+        collaboration_block(collab)
     );
     if let Some(d) = &delivery {
         let _ = write!(

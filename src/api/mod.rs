@@ -334,6 +334,11 @@ pub fn build_app(
                 .error_handler(|e, _| problem::json_error(e).into()),
         )
         .app_data(web::PayloadConfig::new(limit))
+        .app_data(
+            web::FormConfig::default()
+                .limit(limit)
+                .error_handler(|e, _| problem::form_error(e).into()),
+        )
         .app_data(web::QueryConfig::default().error_handler(|e, _| problem::query_error(e).into()))
         .app_data(web::PathConfig::default().error_handler(|e, _| problem::path_error(e).into()))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))

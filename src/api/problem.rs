@@ -642,6 +642,20 @@ pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
     }
 }
 
+/// Turns form-body errors (the workbench's forms) into problems (400, 413, 415).
+pub fn form_error(err: actix_web::error::UrlencodedError) -> ApiError {
+    use actix_web::error::UrlencodedError as E;
+    match err {
+        E::Overflow { size, limit } => ApiError::PayloadTooLarge {
+            detail: format!("the form is {size} bytes; the limit is {limit}"),
+        },
+        E::ContentType => ApiError::UnsupportedMediaType {
+            detail: "expected Content-Type: application/x-www-form-urlencoded".into(),
+        },
+        other => ApiError::new(ProblemCode::MalformedBody, other.to_string()),
+    }
+}
+
 /// Turns query-string errors (an unknown parameter, a value that is not of its type) into 400
 /// problems; values of the right form that are out of range are 422 `invalid_query`
 /// ([`super::params`]).

@@ -475,9 +475,16 @@ pub async fn get_workbench_item(
     request_body(content = HashMap<String, String>, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done: back to the item's page"),
+        (status = 400, description = "A form that cannot be read", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your step, or a missing or stale token", body = String, content_type = "text/html"),
+        (status = 403, description = "Not a unit (problem), or not your item or step, or a missing or stale token (page)", content(
+            (Problem = "application/problem+json"),
+            (String = "text/html"),
+        )),
+        (status = 404, description = "No such item", body = String, content_type = "text/html"),
         (status = 409, description = "The state does not allow the step", body = String, content_type = "text/html"),
+        (status = 413, description = "The form is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a form", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = String, content_type = "text/html"),
     )
 )]
@@ -560,22 +567,34 @@ pub async fn post_workbench_step(
                    back to the item's page, else a page with the problem and its status.",
     security(("mtls" = [])),
     params(("id" = String, Path, description = "Item id")),
+    request_body(content = String, content_type = "multipart/form-data"),
     responses(
         (status = 303, description = "Stored: back to the item's page"),
+        (status = 400, description = "A form that cannot be read, or no file", body = String, content_type = "text/html"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a unit of the item, or a missing or stale token", body = String, content_type = "text/html"),
+        (status = 403, description = "Not a unit (problem), or not a unit of the item, or a missing or stale token (page)", content(
+            (Problem = "application/problem+json"),
+            (String = "text/html"),
+        )),
+        (status = 404, description = "No such item", body = String, content_type = "text/html"),
+        (status = 409, description = "The item has ended", body = String, content_type = "text/html"),
         (status = 413, description = "Larger than the limit", body = String, content_type = "text/html"),
         (status = 415, description = "Not an accepted type", body = String, content_type = "text/html"),
+        (status = 422, description = "A bad file name", body = String, content_type = "text/html"),
     )
 )]
 #[post("/workbench/items/{id}/attachments")]
 pub async fn post_workbench_attachment(
     caller: Caller,
     path: web::Path<String>,
-    mut form: actix_multipart::Multipart,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (identity, me) = caller.require_unit()?;
+    // Read by hand, so that a body that is not multipart is answered as a page like any other
+    // problem of the form.
+    let mut form = actix_multipart::Multipart::new(req.headers(), payload);
     let (actor, me) = (identity.actor(), me.clone());
     let id = path.into_inner();
     let rules = state.policy.collab.attachments.clone();
@@ -628,8 +647,8 @@ pub async fn post_workbench_attachment(
     }
     let Some((filename, ctype, bytes)) = file else {
         return Ok(problem_page(ApiError::new(
-            super::problem::ProblemCode::InvalidRequest,
-            "choose a file to upload",
+            super::problem::ProblemCode::MalformedBody,
+            "the form has no file: choose a file to upload",
         )));
     };
     let media_type = match crate::service::collab::attachments::check(&rules, &ctype, &bytes) {

@@ -995,6 +995,28 @@ async fn the_sweeper_marks_overdue_items_reminds_the_receiver_and_escalates_to_b
     assert_eq!(stats["totals"]["overdue_now"], 2);
     assert_eq!(stats["pairs"][0]["from"], "SH");
     assert_eq!(stats["pairs"][0]["to"], "JS");
+    // The dashboard's collaboration section draws the same figures; a lead of a third party
+    // sees no pair.
+    let page = app
+        .get(&app.client(Who::Analyst), "/dashboard")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"collaboration\""), "{page}");
+    assert!(page.contains("data-collab=\"items\">2<"), "{page}");
+    assert!(page.contains("data-collab=\"overdue\">2<"), "{page}");
+    assert!(
+        page.contains("data-from=\"SH\" data-to=\"JS\" data-items=\"2\""),
+        "{page}"
+    );
+    let zj = app
+        .get(&app.client(Who::Lead(Party::Zhejiang)), "/dashboard")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(zj.contains("id=\"collaboration\"") && !zj.contains("data-from=\"SH\" data-to=\"JS\""));
     app.stop().await;
 }
 
@@ -1107,5 +1129,126 @@ async fn a_conflict_is_settled_by_the_transfer_that_handed_the_case_over() {
             .any(|i| i["id"] == tid.as_str())
     );
     let _ = lead_code(Party::Shanghai);
+    app.stop().await;
+}
+
+/// Runs a collaboration operation as `unit` on `day` (the service itself: HTTP judges days by
+/// the real clock, and a filing months ago cannot be sent today).
+async fn as_unit_on<T: Send + 'static>(
+    app: &TestApp,
+    unit: &'static str,
+    day: &'static str,
+    f: impl FnOnce(
+        &mut penex::store::Conn,
+        penex::service::collab::Deps<'_>,
+        penex::service::collab::Actor<'_>,
+    ) -> penex::service::Result<T>
+    + Send
+    + 'static,
+) -> T {
+    let (registry, policy, pii, emitter) = (
+        app.state.registry(),
+        app.state.policy.clone(),
+        app.state.pii.clone(),
+        app.state.emitter(),
+    );
+    app.state
+        .call(move |c| {
+            let deps = penex::service::collab::Deps {
+                registry: &registry,
+                policy: &policy.collab,
+                policies: &policy,
+                pii: &pii,
+                emitter: &emitter,
+            };
+            let code = penex::domain::unit::UnitCode::parse(unit).unwrap();
+            let by = penex::service::collab::Actor {
+                unit: &code,
+                actor: &format!("unit:{unit}"),
+                today: day.parse().unwrap(),
+            };
+            f(c, deps, by)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_transfers_filing_date_is_the_receivers_filing_date_for_first_to_file() {
+    let app = TestApp::start().await;
+    let qingpu = app.unit(QINGPU);
+    let suzhou = app.unit(SUZHOU);
+    // Qingpu found the dumping on 2025-03-02 and transferred it to Suzhou, which filed it on
+    // 03-03; Qingpu also penalized it itself (filed 03-05).
+    let body: penex::service::collab::NewItem = serde_json::from_value({
+        let mut t = transfer("沪青城管移字〔2025〕第2号", SUZHOU.code, 21);
+        t["place"] = json!("320509");
+        t
+    })
+    .unwrap();
+    let (_, item) = as_unit_on(&app, QINGPU.code, "2025-03-02", move |c, d, by| {
+        penex::service::collab::create(c, d, by, body)
+    })
+    .await;
+    let id = item.id.clone();
+    for (step, day) in [
+        (json!({"step": "receive"}), "2025-03-03"),
+        (
+            json!({"step": "accept", "case_no": "苏城管立〔2025〕第3号", "filed_on": "2025-03-03"}),
+            "2025-03-03",
+        ),
+    ] {
+        let id = id.clone();
+        let req: penex::service::collab::StepRequest = serde_json::from_value(step).unwrap();
+        as_unit_on(&app, SUZHOU.code, day, move |c, d, by| {
+            penex::service::collab::take_step(c, d, by, &id, req)
+        })
+        .await;
+    }
+    let ours = app
+        .push_accepted(
+            &qingpu,
+            &dumping(
+                QINGPU.name,
+                "沪青城管罚字〔2025〕第52号",
+                21,
+                "2025-03-05",
+                "青浦区金泽镇",
+            ),
+        )
+        .await;
+    // Suzhou's record carries no filing date: by its decision date (03-20) it lost.
+    let mut theirs = dumping(
+        SUZHOU.name,
+        "苏城管罚决〔2025〕第52号",
+        21,
+        "2025-03-05",
+        "吴江区汾湖大道88号",
+    );
+    theirs.as_object_mut().unwrap().remove("filed_date");
+    let r = app.push_one(&suzhou, &theirs).await;
+    assert_eq!(r["status"], "conflict", "{r}");
+    let theirs_id = r["record_id"].as_str().unwrap().to_owned();
+    let conflicts: Value = app.get_ok(&suzhou, "/v1/conflicts").await;
+    assert_eq!(conflicts["items"][0]["winner_record_id"], ours.as_str());
+    // The transfer decided by that record: its filing date (03-03) counts, and Suzhou, which
+    // filed first through the transfer, keeps the case.
+    let req: penex::service::collab::StepRequest =
+        serde_json::from_value(json!({"step": "decide", "record_id": theirs_id})).unwrap();
+    let decided = as_unit_on(&app, SUZHOU.code, "2025-03-20", {
+        let id = id.clone();
+        move |c, d, by| penex::service::collab::take_step(c, d, by, &id, req)
+    })
+    .await;
+    assert_eq!(decided.record_id.as_deref(), Some(theirs_id.as_str()));
+    let conflicts: Value = app.get_ok(&suzhou, "/v1/conflicts?status=all").await;
+    let c = conflicts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "open")
+        .unwrap()
+        .clone();
+    assert_eq!(c["winner_record_id"], theirs_id.as_str(), "{c}");
     app.stop().await;
 }
