@@ -54,6 +54,8 @@ pub struct DemoOptions {
     pub revoke: usize,
     /// Longest wait for the outbox to drain.
     pub timeout: Duration,
+    /// Collaboration items to run between units (0: none).
+    pub collaboration: usize,
 }
 
 /// Why the demo could not run to its summary.
