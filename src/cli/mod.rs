@@ -102,7 +102,7 @@ pub enum Command {
     /// revocations; then a summary. Fails when anything does not add up (see docs/DEMO.md).
     Demo(DemoArgs),
     /// Generate a synthetic regional data set with ground truth (records.jsonl, truth.json,
-    /// summary.json; see docs/SIMULATION.md). Deterministic: the same options give the same
+    /// summary.json, and collaboration.jsonl with `--collaboration`; see docs/SIMULATION.md). Deterministic: the same options give the same
     /// bytes. Deciding authorities come from the units file.
     Simulate {
         /// Number of pushes to generate.
@@ -117,6 +117,10 @@ pub enum Command {
         /// Reference date: decisions lie in the three years before it.
         #[arg(long, default_value = "2026-11-01")]
         today: chrono::NaiveDate,
+        /// Collaboration items to script between units (collaboration.jsonl, with the expected
+        /// counts in summary.json); 0 writes no collaboration.
+        #[arg(long, default_value_t = 0)]
+        collaboration: usize,
     },
 }
 
@@ -191,7 +195,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             seed,
             out,
             today,
-        } => sim::simulate(&settings, records, seed, &out, today),
+            collaboration,
+        } => sim::simulate(
+            &settings,
+            sim::SimulateArgs {
+                records,
+                seed,
+                out: &out,
+                today,
+                collaboration,
+            },
+        ),
         Command::Demo(args) => sim::demo(&settings, args).await,
         Command::Unit(cmd) => unit::unit_command(&settings, cmd),
         Command::Pki(cmd) => pki::pki_command(&settings, cmd),

@@ -25,6 +25,10 @@ pub struct DemoArgs {
     /// Longest wait, in seconds, for every event to be delivered.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
+    /// Collaboration items to run between units after the pushes (sent, answered, approved
+    /// and closed over HTTPS as their units, then checked against the simulator's truth).
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub collaboration: u64,
 }
 
 /// `penex demo`: runs it, prints the summary, fails when it found an inconsistency.
@@ -36,6 +40,8 @@ pub(super) async fn demo(settings: &Settings, args: DemoArgs) -> Result<(), CliE
         seed: args.seed,
         revoke: args.revoke,
         timeout: std::time::Duration::from_secs(args.timeout),
+        collaboration: usize::try_from(args.collaboration)
+            .map_err(|_| CliError::Invalid("--collaboration is too large".into()))?,
     };
     let report = crate::demo::run(settings, &opts).await?;
     print!("{}", report.render());
@@ -46,14 +52,29 @@ pub(super) async fn demo(settings: &Settings, args: DemoArgs) -> Result<(), CliE
     }
 }
 
+/// What `penex simulate` was asked for.
+pub(super) struct SimulateArgs<'a> {
+    /// Pushes.
+    pub records: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Output folder.
+    pub out: &'a Path,
+    /// Reference date.
+    pub today: chrono::NaiveDate,
+    /// Collaboration scripts.
+    pub collaboration: usize,
+}
+
 /// `penex simulate`: generates the set from the registered units and writes it to `out`.
-pub(super) fn simulate(
-    settings: &Settings,
-    records: usize,
-    seed: u64,
-    out: &Path,
-    today: chrono::NaiveDate,
-) -> Result<(), CliError> {
+pub(super) fn simulate(settings: &Settings, args: SimulateArgs<'_>) -> Result<(), CliError> {
+    let SimulateArgs {
+        records,
+        seed,
+        out,
+        today,
+        collaboration,
+    } = args;
     let units = app::load_base_units(settings)?;
     if units.iter().all(|u| u.disabled) {
         return Err(CliError::Invalid(format!(
@@ -66,6 +87,7 @@ pub(super) fn simulate(
         seed,
         today,
         mix: crate::sim::Mix::default(),
+        collaboration,
     };
     let set = crate::sim::generate(&opts, &units);
     set.write_to(out)
@@ -82,5 +104,19 @@ pub(super) fn simulate(
         e.rejected,
         set.truth.conflicts.len()
     );
+    if let Some(c) = &set.summary.collaboration {
+        let by_status: Vec<String> = c
+            .by_status
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        eprintln!(
+            "{} collaboration item(s) with {} step(s) written to {}: {} expected",
+            c.items,
+            c.steps,
+            out.join(crate::sim::COLLABORATION_FILE).display(),
+            by_status.join(", ")
+        );
+    }
     Ok(())
 }

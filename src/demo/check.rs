@@ -1,8 +1,9 @@
 //! Everything that must add up at the end of a demo: answers for every push, every party
 //! pushing, events produced = delivered = verified, no dead letter, the targeted flags
-//! withdrawn, an event for every change.
+//! withdrawn, an event for every change; and every collaboration item sent, every step
+//! answered, every item ending as the simulator's truth says, the figures and the feeds agreeing.
 
-use super::report::Summary;
+use super::report::{CollabFigures, Summary};
 use crate::domain::party::Party;
 
 /// Everything that must add up.
@@ -75,7 +76,55 @@ pub fn check(s: &Summary) -> Vec<String> {
             s.flags_raised
         ));
     }
+    collaboration(&s.collaboration, &mut p);
     p
+}
+
+/// The collaboration loop against its truth (nothing to check when it did not run).
+fn collaboration(c: &CollabFigures, p: &mut Vec<String>) {
+    if c.scripts == 0 {
+        return;
+    }
+    if c.items_sent != c.scripts {
+        p.push(format!(
+            "collaboration: {} of {} items sent",
+            c.items_sent, c.scripts
+        ));
+    }
+    if c.failed_calls > 0 || c.steps_taken != c.steps_scripted {
+        p.push(format!(
+            "collaboration: {} send(s) or step(s) answered other than 200/201 ({} of {} steps \
+             taken): {}",
+            c.failed_calls,
+            c.steps_taken,
+            c.steps_scripted,
+            c.failures.join("; ")
+        ));
+    }
+    if c.mismatches > 0 || c.by_status != c.expected_by_status {
+        p.push(format!(
+            "collaboration: {} item(s) ended unlike the truth: {}",
+            c.mismatches,
+            c.mismatch_examples.join("; ")
+        ));
+    }
+    let stats: std::collections::BTreeMap<String, usize> = c
+        .stats_by_status
+        .iter()
+        .map(|(k, n)| (k.clone(), usize::try_from(*n).unwrap_or(usize::MAX)))
+        .collect();
+    if c.stats_items != c.scripts as u64 || stats != c.expected_by_status {
+        p.push(format!(
+            "collaboration figures: {} item(s) {stats:?} in the stats, {} expected {:?}",
+            c.stats_items, c.scripts, c.expected_by_status
+        ));
+    }
+    if c.feed_events != c.feed_expected {
+        p.push(format!(
+            "collaboration feed: {} event(s) in the senders' feeds for {} sends and steps",
+            c.feed_events, c.feed_expected
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +150,15 @@ mod tests {
         for p in ["SH", "JS", "ZJ", "AH"] {
             s.pushes_by_party.insert(p.into(), 1);
         }
+        let c = &mut s.collaboration;
+        (c.scripts, c.items_sent, c.steps_scripted, c.steps_taken) = (2, 2, 5, 5);
+        c.stats_items = 2;
+        (c.feed_events, c.feed_expected) = (7, 7);
+        for (status, n) in [("closed", 1), ("received", 1)] {
+            c.by_status.insert(status.into(), n);
+            c.expected_by_status.insert(status.into(), n);
+            c.stats_by_status.insert(status.into(), n as u64);
+        }
         for (t, n) in [
             ("record.published", 8),
             ("record.revoked", 1),
@@ -115,6 +173,10 @@ mod tests {
     #[test]
     fn a_consistent_run_has_no_problems_and_each_break_is_named() {
         assert!(check(&consistent()).is_empty());
+        // A run without collaboration has nothing of it to check.
+        let mut quiet = consistent();
+        quiet.collaboration = CollabFigures::default();
+        assert!(check(&quiet).is_empty());
         type Break = (&'static str, fn(&mut Summary));
         let breaks: Vec<Break> = vec![
             ("delivered", |s| s.events_delivered -= 1),
@@ -132,6 +194,20 @@ mod tests {
             ("not withdrawn", |s| {
                 s.targets_not_withdrawn = vec!["flg_x is active".into()]
             }),
+            ("items sent", |s| s.collaboration.items_sent = 1),
+            ("other than 200/201", |s| {
+                s.collaboration.failed_calls = 1;
+                s.collaboration.steps_taken = 4;
+            }),
+            ("unlike the truth", |s| s.collaboration.mismatches = 1),
+            ("unlike the truth", |s| {
+                s.collaboration.by_status.insert("closed".into(), 2);
+            }),
+            ("collaboration figures", |s| s.collaboration.stats_items = 3),
+            ("collaboration figures", |s| {
+                s.collaboration.stats_by_status.insert("sent".into(), 1);
+            }),
+            ("collaboration feed", |s| s.collaboration.feed_events = 6),
         ];
         for (word, f) in breaks {
             let mut s = consistent();

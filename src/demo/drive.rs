@@ -1,7 +1,8 @@
 //! The demo's steps once penex is up: start the sink and the publisher, push a simulated
-//! region as its units, revoke the records of a few flags, wait for the outbox to drain, then
-//! read back what happened (the feed against the sink's file, conflicts and flags through the
-//! API, subjects from the store) into a [`Summary`].
+//! region as its units, revoke the records of a few flags, run the collaboration scripts (see
+//! `collab`), wait for the outbox to drain, then read back what happened (the feed against the
+//! sink's file, conflicts and flags through the API, subjects from the store) into a
+//! [`Summary`].
 
 use super::client::{all_items, client_as, feed, flag, get_json, outbox_stats, stat, str_at};
 use super::report::Summary;
@@ -62,6 +63,17 @@ pub(super) async fn drive(
         clients: HashMap::new(),
     };
     let targets = withdraw_flags(&operator, base_url, leads, opts.revoke, &mut summary).await?;
+    if !set.collaboration.is_empty() {
+        super::collab::run(
+            base_url,
+            &pki,
+            &opts.dir.join("certs"),
+            &operator,
+            &set.collaboration,
+            &mut summary.collaboration,
+        )
+        .await?;
+    }
 
     let stats = wait_drained(&operator, &integrator, stage).await?;
     summary.loop_secs = loop_started.elapsed().as_secs_f64();
@@ -148,7 +160,9 @@ async fn start_connector(
 fn simulate(settings: &Settings, opts: &DemoOptions) -> Result<SimSet, DemoError> {
     let units = app::load_base_units(settings)?;
     let mut sim = crate::sim::SimOptions::new(opts.records, opts.seed);
+    // The server takes steps dated from the day sent to today: the scripts are dated today.
     sim.today = crate::domain::clock::today_shanghai();
+    sim.collaboration = opts.collaboration;
     let set = crate::sim::generate(&sim, &units);
     let sim_dir = opts.dir.join("sim");
     set.write_to(&sim_dir).map_err(|e| dir_err(&sim_dir, e))?;

@@ -3,14 +3,17 @@
 //! starts the reference sink (`publish::sink`) on another with its own mutual TLS, points the
 //! publisher at it, pushes a simulated region (`sim`) over HTTPS as the units of the four parties
 //! with each unit's client certificate, revokes records of a few flagged subjects so that their
-//! flags are withdrawn, waits until the outbox is drained, and sums up what happened.
+//! flags are withdrawn, runs the simulator's collaboration scripts between units (sending,
+//! answering, approving, closing, each call with the acting unit's certificate), waits until the
+//! outbox is drained, and sums up what happened.
 //!
 //! Owns only the choreography: every step is a real part (`app::prepare`/`http_server`, the
 //! publisher, the sink, `sim::generate`, `replay`, the HTTP API) — nothing is re-implemented, and
 //! every figure is read back through the API, the sink's file or the store.
 //!
 //! Files: this one starts and stops what runs (penex, the work folder); `drive` runs the steps
-//! and fills the [`Summary`]; `check` says what does not add up; `report` renders it. `replay`
+//! and fills the [`Summary`]; `collab` runs the collaboration scripts and reads them back;
+//! `check` says what does not add up; `report` renders it. `replay`
 //! pushes a simulated set over HTTPS as its units, `observe` reads back from the store what
 //! penex made of it — the I/O that keeps `sim` pure (the examples and tests use them too).
 //!
@@ -22,6 +25,7 @@
 
 mod check;
 mod client;
+mod collab;
 mod drive;
 pub mod observe;
 pub mod replay;
@@ -54,6 +58,8 @@ pub struct DemoOptions {
     pub revoke: usize,
     /// Longest wait for the outbox to drain.
     pub timeout: Duration,
+    /// Collaboration items to run between units (0: none).
+    pub collaboration: usize,
 }
 
 /// Why the demo could not run to its summary.

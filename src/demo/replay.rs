@@ -38,20 +38,31 @@ pub enum ReplayError {
     },
 }
 
-fn client_for(
+/// An HTTPS client presenting a certificate of `unit`: the one under `certs/<unit>/` when an
+/// earlier call issued it, else a new one from the dev PKI in `pki`.
+pub(crate) fn client_for(
     pki: &Path,
     certs: &Path,
     unit: &crate::domain::unit::UnitCode,
 ) -> Result<reqwest::Client, ReplayError> {
     let pki_err = |e: &dyn std::fmt::Display| ReplayError::Pki(e.to_string());
-    let (cert, key) = crate::tls::pki::issue_client_cert(
-        pki,
-        CaBinding::Party(unit.party()),
-        Role::Unit,
-        unit.as_str(),
-        &certs.join(unit.as_str()),
-    )
-    .map_err(|e| pki_err(&e))?;
+    let dir = certs.join(unit.as_str());
+    let issued = (
+        dir.join(format!("{unit}.crt")),
+        dir.join(format!("{unit}.key")),
+    );
+    let (cert, key) = if issued.0.exists() && issued.1.exists() {
+        issued
+    } else {
+        crate::tls::pki::issue_client_cert(
+            pki,
+            CaBinding::Party(unit.party()),
+            Role::Unit,
+            unit.as_str(),
+            &dir,
+        )
+        .map_err(|e| pki_err(&e))?
+    };
     let ca = std::fs::read(pki.join("exchange-ca.crt")).map_err(|e| pki_err(&e))?;
     let cert = std::fs::read(cert).map_err(|e| pki_err(&e))?;
     let key = std::fs::read(key).map_err(|e| pki_err(&e))?;

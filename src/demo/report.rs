@@ -73,6 +73,47 @@ pub struct Summary {
     pub loop_secs: f64,
     /// Seconds for the whole run.
     pub total_secs: f64,
+    /// The collaboration loop (`--collaboration`).
+    pub collaboration: CollabFigures,
+}
+
+/// What the collaboration loop did and read back, against the simulator's truth.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CollabFigures {
+    /// Scripts the simulator wrote (`<dir>/sim/collaboration.jsonl`).
+    pub scripts: usize,
+    /// Distinct units taking part (senders, receivers, approvers).
+    pub units: usize,
+    /// Items per kind.
+    pub by_kind: BTreeMap<String, usize>,
+    /// Cross-level items, through the sender's superior.
+    pub cross_level: usize,
+    /// Items sent (`POST /v1/collaboration/items` answered 201).
+    pub items_sent: usize,
+    /// Steps the scripts call for after sending.
+    pub steps_scripted: usize,
+    /// Steps answered 200.
+    pub steps_taken: usize,
+    /// Sends and steps answered otherwise (a script stops at its first).
+    pub failed_calls: usize,
+    /// The first of them (`#n step by unit: HTTP status code`).
+    pub failures: Vec<String>,
+    /// Items per final status, as their senders read them back.
+    pub by_status: BTreeMap<String, usize>,
+    /// Items per final status, as the truth predicts.
+    pub expected_by_status: BTreeMap<String, usize>,
+    /// Items whose status or timeline differs from the truth.
+    pub mismatches: usize,
+    /// The first of them.
+    pub mismatch_examples: Vec<String>,
+    /// Items in `GET /v1/stats/collaboration` (totals).
+    pub stats_items: u64,
+    /// Items per status there.
+    pub stats_by_status: BTreeMap<String, u64>,
+    /// Events of their items in the senders' own feeds (`GET /v1/collaboration/events`).
+    pub feed_events: usize,
+    /// One per send and per step taken.
+    pub feed_expected: usize,
 }
 
 /// The run's summary, where its files are, and what did not add up.
@@ -92,6 +133,7 @@ impl Report {
         let mut o = String::new();
         answers(&self.summary, &mut o);
         outcomes(&self.summary, &mut o);
+        collaboration(&self.summary.collaboration, &mut o);
         if self.problems.is_empty() {
             let _ = writeln!(
                 o,
@@ -235,6 +277,72 @@ fn outcomes(s: &Summary, o: &mut String) {
     );
 }
 
+fn counts<N: std::fmt::Display>(m: &BTreeMap<String, N>) -> String {
+    m.iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The collaboration loop: sent, stepped, read back, against the truth.
+fn collaboration(c: &CollabFigures, o: &mut String) {
+    if c.scripts == 0 {
+        return;
+    }
+    row(
+        o,
+        "collaboration items sent",
+        c.items_sent.to_string(),
+        &format!(
+            "of {} scripted, between {} units: {}; {} cross-level through a superior",
+            c.scripts,
+            c.units,
+            counts(&c.by_kind),
+            c.cross_level
+        ),
+    );
+    row(
+        o,
+        "  steps taken",
+        c.steps_taken.to_string(),
+        &format!(
+            "of {} scripted, each by its sender, receiver or approver; {} call(s) answered \
+             other than 200/201",
+            c.steps_scripted, c.failed_calls
+        ),
+    );
+    row(
+        o,
+        "  final statuses",
+        c.by_status.values().sum::<usize>().to_string(),
+        &counts(&c.by_status),
+    );
+    row(
+        o,
+        "items unlike the truth",
+        c.mismatches.to_string(),
+        "status and timeline of each item, read back as its sender",
+    );
+    row(
+        o,
+        "collaboration figures",
+        c.stats_items.to_string(),
+        &format!(
+            "items in GET /v1/stats/collaboration: {}",
+            counts(&c.stats_by_status)
+        ),
+    );
+    row(
+        o,
+        "collaboration feed events",
+        c.feed_events.to_string(),
+        &format!(
+            "of {} expected: the send and every step, in each sender's own feed",
+            c.feed_expected
+        ),
+    );
+}
+
 /// Where the run's files are, and how to ask the demo's penex more.
 fn next_steps(dir: &std::path::Path, o: &mut String) {
     let dir = dir.display();
@@ -242,7 +350,7 @@ fn next_steps(dir: &std::path::Path, o: &mut String) {
         o,
         "\nwhere to look next:\n  \
          {dir}/summary.json           these figures\n  \
-         {dir}/sim/                   the simulated pushes and their truth\n  \
+         {dir}/sim/                   the simulated pushes, collaboration scripts and their truth\n  \
          {dir}/sink/events.jsonl      every event the sink verified\n  \
          {dir}/data/                  penex's database, dev PKI and keys\n\
          serve the demo's data and ask it (in another terminal):\n  \

@@ -175,7 +175,7 @@ fn fnv(text: &str) -> u64 {
 }
 
 /// The short form units put in front of their decision numbers (`秀`, `宁`, `台`).
-fn abbreviation(unit: &Unit) -> String {
+pub(super) fn abbreviation(unit: &Unit) -> String {
     let mut name = unit.name.as_str();
     for p in ["上海市", "江苏省", "浙江省", "安徽省"] {
         if let Some(rest) = name.strip_prefix(p) {
@@ -620,11 +620,13 @@ impl<'a> Generator<'a> {
             key_styles: self.key_styles.clone(),
             subject_kinds: kinds,
             deciding_parties: parties,
+            collaboration: None,
         };
         SimSet {
             pushes,
             truth,
             summary,
+            collaboration: Vec::new(),
         }
     }
 

@@ -6,7 +6,9 @@
 //! parties in the three key styles, with width/bracket/whitespace variants, relayed
 //! duplicates, corrections, the same act penalized on both sides of a border, two penalties of
 //! one subject on one day, and a few invalid records; the truth says what penex must make of
-//! each push.
+//! each push. With [`SimOptions::collaboration`], [`collab`] adds scripts of collaboration
+//! items (clue notices, transfers, assistance, service) between units, each step with the unit
+//! that takes it, and the status each item must end in.
 //!
 //! Pure and deterministic: no clock (the reference date is an option), no I/O except
 //! [`SimSet::write_to`], its own seeded generator ([`rng::Rng`], never ring's or the OS's);
@@ -22,6 +24,7 @@
 //! exactly one defect; cosmetic variants never change the canonical record; identities
 //! (deciding unit, folded decision number) are unique except where truth says they are shared.
 
+pub mod collab;
 pub mod data;
 mod generator;
 pub mod numerals;
@@ -152,6 +155,8 @@ pub struct SimOptions {
     pub today: NaiveDate,
     /// Shares of the injected cases.
     pub mix: Mix,
+    /// Collaboration items to script (lines of `collaboration.jsonl`; 0: none, and no file).
+    pub collaboration: usize,
 }
 
 impl SimOptions {
@@ -162,6 +167,7 @@ impl SimOptions {
             seed,
             today: default_today(),
             mix: Mix::default(),
+            collaboration: 0,
         }
     }
 }
@@ -455,6 +461,9 @@ pub struct Summary {
     pub subject_kinds: SubjectKinds,
     /// Pushes per deciding party.
     pub deciding_parties: BTreeMap<Party, usize>,
+    /// The collaboration scripts' expected counts (absent when none were asked for).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub collaboration: Option<collab::CollabSummary>,
 }
 
 /// A simulated data set.
@@ -466,10 +475,15 @@ pub struct SimSet {
     pub truth: Truth,
     /// Counts.
     pub summary: Summary,
+    /// Collaboration scripts with their ground truth (empty unless asked for).
+    pub collaboration: Vec<collab::CollabScript>,
 }
 
 /// The file names written by [`SimSet::write_to`].
 pub const FILES: [&str; 3] = ["records.jsonl", "truth.json", "summary.json"];
+
+/// The file of collaboration scripts, written by [`SimSet::write_to`] when there are any.
+pub const COLLABORATION_FILE: &str = "collaboration.jsonl";
 
 impl SimSet {
     /// `records.jsonl`: one line per push, `{"seq", "unit", "record"}`.
@@ -496,13 +510,31 @@ impl SimSet {
         s
     }
 
-    /// Writes the three files into `dir` (created when absent).
+    /// `collaboration.jsonl`: one [`collab::CollabScript`] per line.
+    pub fn collaboration_jsonl(&self) -> String {
+        let mut out = String::new();
+        for s in &self.collaboration {
+            out.push_str(&serde_json::to_string(s).unwrap_or_default());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Writes the three files into `dir` (created when absent), and `collaboration.jsonl`
+    /// when the set has collaboration scripts (an earlier run's is removed otherwise, so that
+    /// the folder never pairs it with a summary that does not count it).
     pub fn write_to(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let [records, truth, summary] = FILES;
         std::fs::write(dir.join(records), self.records_jsonl())?;
         std::fs::write(dir.join(truth), self.truth_json())?;
         std::fs::write(dir.join(summary), self.summary_json())?;
+        let collaboration = dir.join(COLLABORATION_FILE);
+        if !self.collaboration.is_empty() {
+            std::fs::write(collaboration, self.collaboration_jsonl())?;
+        } else if collaboration.exists() {
+            std::fs::remove_file(collaboration)?;
+        }
         Ok(())
     }
 }
@@ -511,7 +543,12 @@ impl SimSet {
 /// (normally the parsed `config/units.toml`). Deterministic in `opts` and `units`. With no
 /// enabled unit there is no one to push: the set is empty.
 pub fn generate(opts: &SimOptions, units: &[Unit]) -> SimSet {
-    generator::Generator::new(opts, units).run()
+    let mut set = generator::Generator::new(opts, units).run();
+    if opts.collaboration > 0 {
+        set.collaboration = collab::generate(units, opts.collaboration, opts.seed, opts.today);
+        set.summary.collaboration = Some(collab::summarize(&set.collaboration));
+    }
+    set
 }
 
 #[cfg(test)]

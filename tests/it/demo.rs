@@ -1,6 +1,7 @@
 //! `penex demo` through the real binary: the whole loop (server, sink, a simulated region pushed
-//! by the four parties' units over mutual TLS, revocations) ends in a summary whose figures add
-//! up; a folder that is not the demo's own is never wiped.
+//! by the four parties' units over mutual TLS, revocations, collaboration items run between
+//! units) ends in a summary whose figures add up; a folder that is not the demo's own is never
+//! wiped.
 #![expect(clippy::expect_used, clippy::panic, reason = "tests")]
 
 use crate::common;
@@ -53,6 +54,8 @@ fn the_demo_runs_the_whole_loop_and_its_figures_add_up() {
             "3",
             "--revoke",
             "2",
+            "--collaboration",
+            "12",
         ],
     );
     let all = text(&out);
@@ -99,6 +102,26 @@ fn the_demo_runs_the_whole_loop_and_its_figures_add_up() {
         "{summary}"
     );
 
+    // Collaboration: every item sent and stepped as its units, ending as the truth says, in
+    // the figures and in the senders' feeds.
+    let c = &summary["collaboration"];
+    assert_eq!(n(c, "scripts"), 12, "{c}");
+    assert_eq!(n(c, "items_sent"), 12, "{c}");
+    assert!(n(c, "steps_taken") > 12, "{c}");
+    assert_eq!(n(c, "steps_taken"), n(c, "steps_scripted"), "{c}");
+    assert_eq!(n(c, "failed_calls"), 0, "{c}");
+    assert_eq!(n(c, "mismatches"), 0, "{c}");
+    assert_eq!(c["by_status"], c["expected_by_status"], "{c}");
+    assert_eq!(n(c, "stats_items"), 12, "{c}");
+    assert_eq!(n(c, "feed_events"), n(c, "feed_expected"), "{c}");
+    assert_eq!(
+        n(c, "feed_expected"),
+        n(c, "items_sent") + n(c, "steps_taken"),
+        "{c}"
+    );
+    let scripts = std::fs::read_to_string(dir.join("sim/collaboration.jsonl")).expect("scripts");
+    assert_eq!(scripts.lines().count(), 12);
+
     // The sink's own file holds every event, once.
     let lines = std::fs::read_to_string(dir.join("sink/events.jsonl")).expect("sink file");
     assert_eq!(lines.lines().count() as i64, produced);
@@ -122,6 +145,9 @@ fn the_demo_runs_the_whole_loop_and_its_figures_add_up() {
     assert_eq!(row("events verified by the sink"), produced);
     assert_eq!(row("signature failures"), 0);
     assert_eq!(row("flags withdrawn"), n(&summary, "flags_withdrawn"));
+    assert_eq!(row("collaboration items sent"), 12);
+    assert_eq!(row("items unlike the truth"), 0);
+    assert_eq!(row("collaboration feed events"), n(c, "feed_events"));
     assert!(stdout.contains("curl --cacert"), "{all}");
 
     // Its own database and PKI; nothing in ./data of the directory it ran from.

@@ -1,11 +1,13 @@
-//! `penex simulate`: the real binary writes the three files deterministically, and a simulated
-//! set pushed through a real server gets exactly the statuses its truth predicts.
+//! `penex simulate`: the real binary writes the three files (and the collaboration scripts when
+//! asked) deterministically, and a simulated set pushed through a real server gets exactly the
+//! statuses its truth predicts.
 
 use crate::common;
 
 use common::{TestApp, repo};
 use penex::domain::registry::parse_units_toml;
 use penex::domain::unit::Unit;
+use penex::sim::collab::CollabScript;
 use penex::sim::{Expected, SimOptions, SimSet, Summary, Truth, generate};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -94,10 +96,67 @@ fn the_binary_writes_records_truth_and_summary_deterministically() {
     assert_eq!(lib.truth_json(), read(&a, "truth.json"));
     assert_eq!(lib.summary_json(), read(&a, "summary.json"));
 
+    // Without --collaboration: no collaboration file, no collaboration counts.
+    assert!(!a.join(penex::sim::COLLABORATION_FILE).exists());
+    assert!(!read(&a, "summary.json").contains("collaboration"));
+
     // Bad options fail with a message, not a panic.
     let bad = simulate(&c, &data, &["--today", "2026-13-01"]);
     assert!(!bad.status.success());
     assert!(!String::from_utf8_lossy(&bad.stderr).contains("panicked"));
+}
+
+#[test]
+fn collaboration_scripts_are_written_deterministically_with_their_expected_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let data = tmp.path().join("data");
+    let args = ["--records", "100", "--seed", "7", "--collaboration", "30"];
+    for out in [&a, &b] {
+        let run = simulate(out, &data, &args);
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{err}");
+        assert!(err.contains("30 collaboration item(s)"), "{err}");
+    }
+    let name = penex::sim::COLLABORATION_FILE;
+    let text = read(&a, name);
+    assert_eq!(text, read(&b, name));
+    let scripts: Vec<CollabScript> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(scripts.len(), 30);
+    for (i, s) in scripts.iter().enumerate() {
+        assert_eq!(s.n, i + 1);
+        assert_eq!(s.item["to"].as_str(), Some(s.receiver.as_str()));
+        assert!(s.steps.iter().all(|st| {
+            [&s.sender, &s.receiver]
+                .into_iter()
+                .chain(&s.approver)
+                .any(|u| u == &st.unit)
+        }));
+    }
+    // The expected counts are in the summary, and add up.
+    let summary: Summary = serde_json::from_str(&read(&a, "summary.json")).unwrap();
+    let c = summary.collaboration.unwrap();
+    assert_eq!(c, penex::sim::collab::summarize(&scripts));
+    assert_eq!(c.items, 30);
+    assert_eq!(c.by_status.values().sum::<usize>(), 30);
+    assert_eq!(c.by_kind.values().sum::<usize>(), 30);
+    // The library writes the same bytes, and the records do not move.
+    let mut opts = SimOptions::new(100, 7);
+    opts.collaboration = 30;
+    let lib = generate(&opts, &units());
+    assert_eq!(lib.collaboration_jsonl(), text);
+    assert_eq!(
+        lib.records_jsonl(),
+        generate(&SimOptions::new(100, 7), &units()).records_jsonl()
+    );
+    assert_eq!(read(&a, "records.jsonl"), lib.records_jsonl());
+    // Run again without it: the folder keeps no stale scripts.
+    let run = simulate(&a, &data, &["--records", "100", "--seed", "7"]);
+    assert!(run.status.success());
+    assert!(!a.join(name).exists());
 }
 
 #[tokio::test]
