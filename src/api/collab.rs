@@ -26,7 +26,7 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Runs a collaboration operation as `caller`'s unit, with today's date and everything it
 /// needs, on the write path.
-async fn as_unit<T, F>(caller: &Caller, state: &AppState, f: F) -> Result<T, ApiError>
+pub(super) async fn as_unit<T, F>(caller: &Caller, state: &AppState, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut store::Conn, Deps<'_>, Actor<'_>) -> crate::service::Result<T> + Send + 'static,
     T: Send + 'static,
@@ -333,6 +333,11 @@ pub async fn list_items(
     }))
 }
 
+/// A file's bytes (the body of an upload).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
+
 /// Upload's query.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -354,7 +359,13 @@ pub struct UploadQuery {
                    type: 415; nothing is stored.",
     security(("mtls" = [])),
     params(("id" = String, Path, description = "Item id"), UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    request_body(description = "The file itself, with its own Content-Type", content(
+        (FileBytes = "application/pdf"),
+        (FileBytes = "image/jpeg"),
+        (FileBytes = "image/png"),
+        (FileBytes = "image/tiff"),
+        (FileBytes = "application/ofd"),
+    )),
     responses(
         (status = 201, description = "Stored", body = AttachmentView),
         (status = 200, description = "The item already has this content", body = AttachmentView),
@@ -515,6 +526,7 @@ pub struct NoticeQuery {
     params(NoticeQuery),
     responses(
         (status = 200, description = "Notices, newest first", body = [NoticeView]),
+        (status = 400, description = "Malformed query string (an unknown parameter)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a unit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query parameters", body = Problem, content_type = "application/problem+json"),
@@ -660,7 +672,11 @@ pub struct FilingQuery {
     security(("mtls" = [])),
     params(FilingQuery),
     responses(
-        (status = 200, description = "The register", body = [Filing]),
+        (status = 200, description = "The register: JSON, or CSV with `format=csv`", content(
+            (Vec<Filing> = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Malformed query string (an unknown parameter)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a lead", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query parameters", body = Problem, content_type = "application/problem+json"),

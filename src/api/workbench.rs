@@ -428,7 +428,10 @@ fn item_page(v: &ItemView, tok: &str) -> String {
     responses(
         (status = 200, description = "The page", body = String, content_type = "text/html"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not your item", body = String, content_type = "text/html"),
+        (status = 403, description = "Not a unit (problem), or not your item (page)", content(
+            (Problem = "application/problem+json"),
+            (String = "text/html"),
+        )),
         (status = 404, description = "No such item", body = String, content_type = "text/html"),
     )
 )]
@@ -525,30 +528,10 @@ pub async fn post_workbench_step(
         attempts: number(take("attempts")),
     };
     let target = id.clone();
-    let registry = state.registry();
-    let policy = state.policy.clone();
-    let pii = state.pii.clone();
-    let emitter = state.emitter();
-    let today = state.clock.today();
-    let (identity, me) = caller.require_unit()?;
-    let (actor, me) = (identity.actor(), me.clone());
-    let done = state
-        .call(move |c| {
-            let deps = collab::Deps {
-                registry: &registry,
-                policy: &policy.collab,
-                policies: &policy,
-                pii: &pii,
-                emitter: &emitter,
-            };
-            let by = collab::Actor {
-                unit: &me,
-                actor: &actor,
-                today,
-            };
-            collab::take_step(c, deps, by, &target, req)
-        })
-        .await;
+    let done = super::collab::as_unit(&caller, &state, move |c, deps, by| {
+        collab::take_step(c, deps, by, &target, req)
+    })
+    .await;
     Ok(match done {
         Ok(_) => HttpResponse::SeeOther()
             .insert_header(("Location", format!("/workbench/items/{id}")))
@@ -591,11 +574,10 @@ pub async fn post_workbench_attachment(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (identity, me) = caller.require_unit()?;
+    let me = caller.require_unit()?.1.to_string();
     // Read by hand, so that a body that is not multipart is answered as a page like any other
     // problem of the form.
     let mut form = actix_multipart::Multipart::new(req.headers(), payload);
-    let (actor, me) = (identity.actor(), me.clone());
     let id = path.into_inner();
     let rules = state.policy.collab.attachments.clone();
     let limit = usize::try_from(rules.max_bytes).unwrap_or(usize::MAX);
@@ -642,7 +624,7 @@ pub async fn post_workbench_attachment(
             _ => {}
         }
     }
-    if !token_ok(&state, me.as_str(), token_seen.as_deref())? {
+    if !token_ok(&state, &me, token_seen.as_deref())? {
         return Ok(problem_page(forged()));
     }
     let Some((filename, ctype, bytes)) = file else {
@@ -663,36 +645,18 @@ pub async fn post_workbench_attachment(
         }
     };
     let blobs = crate::service::collab::attachments::BlobStore::under(&state.settings.data_dir);
-    let registry = state.registry();
-    let policy = state.policy.clone();
-    let pii = state.pii.clone();
-    let emitter = state.emitter();
-    let today = state.clock.today();
     let target = id.clone();
-    let done = state
-        .call(move |c| {
-            let deps = collab::Deps {
-                registry: &registry,
-                policy: &policy.collab,
-                policies: &policy,
-                pii: &pii,
-                emitter: &emitter,
-            };
-            let by = collab::Actor {
-                unit: &me,
-                actor: &actor,
-                today,
-            };
-            crate::service::collab::attachments::add(
-                c,
-                deps,
-                &blobs,
-                by,
-                &target,
-                (&filename, media_type, &bytes),
-            )
-        })
-        .await;
+    let done = super::collab::as_unit(&caller, &state, move |c, deps, by| {
+        crate::service::collab::attachments::add(
+            c,
+            deps,
+            &blobs,
+            by,
+            &target,
+            (&filename, media_type, &bytes),
+        )
+    })
+    .await;
     Ok(match done {
         Ok(_) => HttpResponse::SeeOther()
             .insert_header(("Location", format!("/workbench/items/{id}")))
@@ -711,7 +675,10 @@ pub async fn post_workbench_attachment(
     responses(
         (status = 200, description = "The page", body = String, content_type = "text/html"),
         (status = 401, description = "No credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a lead", body = String, content_type = "text/html"),
+        (status = 403, description = "Not a unit (problem), or not a lead (page)", content(
+            (Problem = "application/problem+json"),
+            (String = "text/html"),
+        )),
     )
 )]
 #[get("/workbench/filings")]

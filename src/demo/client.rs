@@ -71,14 +71,19 @@ pub(super) async fn all_items(
 
 /// The whole feed, in sequence order.
 pub(super) async fn feed(client: &reqwest::Client, base: &str) -> Result<Vec<Value>, DemoError> {
+    walk_feed(client, &format!("{base}/v1/events")).await
+}
+
+/// Every event of a feed at `url` (`/v1/events`, `/v1/collaboration/events`), following
+/// `next_after` until a page comes back empty.
+pub(super) async fn walk_feed(
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<Vec<Value>, DemoError> {
     let mut out = Vec::new();
     let mut after = 0_i64;
     loop {
-        let page = get_json(
-            client,
-            &format!("{base}/v1/events?after={after}&limit=1000"),
-        )
-        .await?;
+        let page = get_json(client, &format!("{url}?after={after}&limit=1000")).await?;
         let events = page
             .get("events")
             .and_then(Value::as_array)

@@ -227,27 +227,5 @@ pub(super) async fn run(
 
 /// A unit's whole collaboration feed, in sequence order.
 async fn unit_feed(client: &reqwest::Client, base: &str) -> Result<Vec<Value>, DemoError> {
-    let mut out = Vec::new();
-    let mut after = 0_i64;
-    loop {
-        let page = get_json(
-            client,
-            &format!("{base}/v1/collaboration/events?after={after}&limit=1000"),
-        )
-        .await?;
-        let events = page
-            .get("events")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let next = page
-            .get("next_after")
-            .and_then(Value::as_i64)
-            .unwrap_or(after);
-        if events.is_empty() || next <= after {
-            return Ok(out);
-        }
-        out.extend(events);
-        after = next;
-    }
+    super::client::walk_feed(client, &format!("{base}/v1/collaboration/events")).await
 }

@@ -837,35 +837,8 @@ async fn attachments_are_checked_encrypted_at_rest_and_read_only_by_the_items_un
     app.stop().await;
 }
 
-fn deps_of(
-    app: &TestApp,
-) -> impl FnOnce(
-    &mut penex::store::Conn,
-    chrono::NaiveDate,
-) -> penex::service::Result<penex::service::collab::sweep::Swept>
-+ Send
-+ 'static {
-    let (registry, policy, pii, emitter) = (
-        app.state.registry(),
-        app.state.policy.clone(),
-        app.state.pii.clone(),
-        app.state.emitter(),
-    );
-    move |c, day| {
-        let deps = penex::service::collab::Deps {
-            registry: &registry,
-            policy: &policy.collab,
-            policies: &policy,
-            pii: &pii,
-            emitter: &emitter,
-        };
-        penex::service::collab::sweep::sweep(c, deps, day)
-    }
-}
-
 async fn sweep_on(app: &TestApp, day: chrono::NaiveDate) -> penex::service::collab::sweep::Swept {
-    let run = deps_of(app);
-    app.state.call(move |c| run(c, day)).await.unwrap()
+    app.sweep_collab(day).await
 }
 
 #[tokio::test]
@@ -1146,31 +1119,16 @@ async fn as_unit_on<T: Send + 'static>(
     + Send
     + 'static,
 ) -> T {
-    let (registry, policy, pii, emitter) = (
-        app.state.registry(),
-        app.state.policy.clone(),
-        app.state.pii.clone(),
-        app.state.emitter(),
-    );
-    app.state
-        .call(move |c| {
-            let deps = penex::service::collab::Deps {
-                registry: &registry,
-                policy: &policy.collab,
-                policies: &policy,
-                pii: &pii,
-                emitter: &emitter,
-            };
-            let code = penex::domain::unit::UnitCode::parse(unit).unwrap();
-            let by = penex::service::collab::Actor {
-                unit: &code,
-                actor: &format!("unit:{unit}"),
-                today: day.parse().unwrap(),
-            };
-            f(c, deps, by)
-        })
-        .await
-        .unwrap()
+    app.with_collab(move |c, deps| {
+        let code = penex::domain::unit::UnitCode::parse(unit).unwrap();
+        let by = penex::service::collab::Actor {
+            unit: &code,
+            actor: &format!("unit:{unit}"),
+            today: day.parse().unwrap(),
+        };
+        f(c, deps, by)
+    })
+    .await
 }
 
 #[tokio::test]

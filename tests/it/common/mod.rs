@@ -12,6 +12,7 @@
     reason = "test harness"
 )]
 
+pub mod browser;
 pub mod proxy;
 pub mod records;
 pub mod units;
@@ -387,6 +388,47 @@ impl TestApp {
             })
             .await
             .unwrap()
+    }
+
+    /// Runs `f` with collaboration's dependencies from this server's state, on the write path
+    /// (for the sweeper and for steps taken on a chosen day, which HTTP cannot choose).
+    pub async fn with_collab<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(
+            &mut penex::store::Conn,
+            penex::service::collab::Deps<'_>,
+        ) -> penex::service::Result<T>
+        + Send
+        + 'static,
+    ) -> T {
+        let (registry, policy, pii, emitter) = (
+            self.state.registry(),
+            self.state.policy.clone(),
+            self.state.pii.clone(),
+            self.state.emitter(),
+        );
+        self.state
+            .call(move |c| {
+                let deps = penex::service::collab::Deps {
+                    registry: &registry,
+                    policy: &policy.collab,
+                    policies: &policy,
+                    pii: &pii,
+                    emitter: &emitter,
+                };
+                f(c, deps)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// One pass of the collaboration sweeper as on `day`.
+    pub async fn sweep_collab(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> penex::service::collab::sweep::Swept {
+        self.with_collab(move |c, d| penex::service::collab::sweep::sweep(c, d, day))
+            .await
     }
 
     /// `base` + `path`.
