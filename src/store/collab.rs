@@ -240,8 +240,8 @@ pub struct Filter {
     pub limit: i64,
 }
 
-/// Items matching `f` (received by / awaiting approval of `receivers`, or sent by `senders`),
-/// by id.
+/// Items matching `f` (received by `receivers` once sent to them, awaiting their approval, or
+/// sent by `senders`), by id.
 pub fn list(conn: &mut Conn, f: &Filter) -> Result<Vec<ItemRow>, StoreError> {
     let mut q = collab_items::table.into_boxed();
     let receivers = f.receivers.clone();
@@ -249,6 +249,7 @@ pub fn list(conn: &mut Conn, f: &Filter) -> Result<Vec<ItemRow>, StoreError> {
     q = q.filter(
         collab_items::receiver
             .eq_any(receivers.clone())
+            .and(collab_items::sent_on.is_not_null())
             .or(collab_items::approver
                 .eq_any(receivers)
                 .and(collab_items::status.eq("awaiting_approval")))

@@ -1210,3 +1210,99 @@ async fn a_transfers_filing_date_is_the_receivers_filing_date_for_first_to_file(
     assert_eq!(c["winner_record_id"], theirs_id.as_str(), "{c}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_provisional_deadline_is_recounted_once_the_years_notice_is_added() {
+    let app = TestApp::start().await;
+    // A transfer filed on 2030-12-20: art. 60's 90 days run to 2031-03-20, a year the
+    // calendar does not hold: counted with weekends only and marked provisional.
+    let body: penex::service::collab::NewItem =
+        serde_json::from_value(transfer("沪青城管移字〔2030〕第1号", SUZHOU.code, 41)).unwrap();
+    let (_, item) = as_unit_on(&app, QINGPU.code, "2030-12-18", move |c, d, by| {
+        penex::service::collab::create(c, d, by, body)
+    })
+    .await;
+    let id = item.id.clone();
+    for step in [
+        json!({"step": "receive"}),
+        json!({"step": "accept", "case_no": "苏城管立〔2030〕第9号", "filed_on": "2030-12-20"}),
+    ] {
+        let id = id.clone();
+        let req: penex::service::collab::StepRequest = serde_json::from_value(step).unwrap();
+        as_unit_on(&app, SUZHOU.code, "2030-12-20", move |c, d, by| {
+            penex::service::collab::take_step(c, d, by, &id, req)
+        })
+        .await;
+    }
+    let read = |app: &TestApp| {
+        let id = id.clone();
+        let state = app.state.clone();
+        async move {
+            state
+                .db(move |c| penex::store::collab::find(c, &id))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let before = read(&app).await;
+    assert!(before.due_provisional);
+    assert_eq!(before.due_on, Some("2031-03-20".parse().unwrap()));
+    // The notices for 2030 and 2031 are added (2031-03-20 made a holiday): the sweeper recounts.
+    let calendar = penex::domain::calendar::WorkCalendar::parse(
+        "[[year]]\nyear = 2030\nsource = \"test\"\n\
+         [[year]]\nyear = 2031\nsource = \"test\"\nholidays = [\"2031-03-20\"]\n",
+    )
+    .unwrap();
+    let collab = penex::service::collab::CollabPolicy::parse(
+        penex::service::collab::config::BUILT_IN,
+        calendar,
+    )
+    .unwrap();
+    let (registry, policy, pii, emitter) = (
+        app.state.registry(),
+        app.state.policy.clone(),
+        app.state.pii.clone(),
+        app.state.emitter(),
+    );
+    let swept = app
+        .state
+        .call(move |c| {
+            let deps = penex::service::collab::Deps {
+                registry: &registry,
+                policy: &collab,
+                policies: &policy,
+                pii: &pii,
+                emitter: &emitter,
+            };
+            penex::service::collab::sweep::sweep(c, deps, "2031-01-02".parse().unwrap())
+        })
+        .await
+        .unwrap();
+    assert_eq!(swept.recounted, 1);
+    let after = read(&app).await;
+    assert!(!after.due_provisional);
+    assert_eq!(after.due_on, Some("2031-03-21".parse().unwrap()));
+    assert!(!after.overdue);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_calendar_without_this_year_stops_the_start_naming_the_year() {
+    penex::tls::config::install_default_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("holidays.toml");
+    std::fs::write(&file, "[[year]]\nyear = 2019\nsource = \"an old notice\"\n").unwrap();
+    let db = common::TestDb::new(dir.path());
+    let mut settings = common::test_settings(dir.path(), &db);
+    settings.holidays_file = Some(file);
+    let Err(e) = penex::app::prepare(settings, true).await else {
+        panic!("started without this year's holiday schedule");
+    };
+    let year = chrono::Datelike::year(&penex::domain::clock::today_shanghai());
+    let text = e.to_string();
+    assert!(
+        text.contains(&year.to_string()) && text.contains("holidays.toml"),
+        "{text}"
+    );
+}

@@ -160,6 +160,13 @@ fn clean_name(name: &str) -> Result<String> {
     Ok(n.to_owned())
 }
 
+fn ended(item: &crate::store::collab::ItemRow) -> Error {
+    Error::refused(
+        "item_ended",
+        format!("{} is {}: nothing more is added", item.id, item.status),
+    )
+}
+
 /// Adds checked bytes (see [`check`]) to item `id`: stored (once per content), then recorded
 /// with an `attach` step, audited and announced in one transaction. `false` when the item
 /// already had this content.
@@ -180,6 +187,9 @@ pub fn add(
             item.id
         )));
     }
+    if !super::sweep::is_open(&item) {
+        return Err(ended(&item));
+    }
     let sha = hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes));
     blobs.put(deps.pii, &sha, bytes)?;
     let size = i64::try_from(bytes.len()).map_err(|_| Error::Internal("size".into()))?;
@@ -188,10 +198,7 @@ pub fn add(
             return Err(Error::NotFound);
         };
         if !super::sweep::is_open(&item) {
-            return Err(Error::refused(
-                "item_ended",
-                format!("{} is {}: nothing more is added", item.id, item.status),
-            ));
+            return Err(ended(&item));
         }
         if let Some(existing) = store::collab::find_attachment(c, id, &sha)? {
             return Ok((false, existing));

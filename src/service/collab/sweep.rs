@@ -29,7 +29,11 @@ pub struct Swept {
 pub fn sweep(conn: &mut Conn, deps: Deps<'_>, today: NaiveDate) -> Result<Swept> {
     let mut out = Swept::default();
     for item in store::collab::provisional(conn)? {
-        if recount(conn, deps, &item.id)? {
+        // Only once the calendar holds the year the deadline fell in (else nothing changes).
+        let counted = item
+            .due_on
+            .is_some_and(|d| deps.policy.calendar.has_year(chrono::Datelike::year(&d)));
+        if counted && recount(conn, deps, &item.id)? {
             out.recounted += 1;
         }
     }
