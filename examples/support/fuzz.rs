@@ -327,7 +327,10 @@ fn run<T: std::fmt::Debug>(
         };
         let input = tree.current();
         out.cases += 1;
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| target(&input))) {
+        IN_TARGET.with(|f| f.set(true));
+        let result = catch_unwind(AssertUnwindSafe(|| target(&input)));
+        IN_TARGET.with(|f| f.set(false));
+        if let Err(payload) = result {
             out.panics += 1;
             if out.first_panic.is_none() {
                 let msg = payload
@@ -344,11 +347,29 @@ fn run<T: std::fmt::Debug>(
     out
 }
 
-/// Every target, `cases` inputs each, from `seed`. Panics are caught, counted and silenced
-/// while the targets run.
+thread_local! {
+    /// Set while this thread runs a target: its panics are counted, not printed.
+    static IN_TARGET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs, once, a panic hook that stays silent for panics inside a target and hands every
+/// other panic (another test's, in a shared test binary) to the hook that was there before.
+fn quiet_targets() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_TARGET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Every target, `cases` inputs each, from `seed`. Panics inside the targets are caught,
+/// counted and not printed.
 pub fn run_all(cases: u64, seed: u64) -> Vec<Outcome> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_targets();
     let ctx = context();
     let catalog = ctx.catalog.clone();
     let mut out = vec![
@@ -434,7 +455,6 @@ pub fn run_all(cases: u64, seed: u64) -> Vec<Outcome> {
             },
         ),
     ];
-    std::panic::set_hook(hook);
     out.retain(|o| o.cases > 0);
     out
 }

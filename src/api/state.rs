@@ -36,6 +36,9 @@ pub struct AppState {
     /// The clock "now" and "today" are read from (the system clock; tests may set another).
     pub clock: SharedClock,
     registry: Arc<RwLock<Arc<Registry>>>,
+    /// Held across a refresh's read and swap, so that a refresh that read the database before
+    /// a change can never swap in its older registry after one that read it since.
+    refreshing: Arc<tokio::sync::Mutex<()>>,
     base_units: Arc<Vec<crate::domain::unit::Unit>>,
     /// On SQLite, which has one writer: the turn of each write operation, given in arrival
     /// order before it checks out a pool connection (`None` on PostgreSQL).
@@ -79,6 +82,7 @@ impl AppState {
                 .ok(),
             clock: SharedClock::system(),
             registry: Arc::new(RwLock::new(Arc::new(registry))),
+            refreshing: Arc::default(),
             base_units: Arc::new(base_units),
             writers: matches!(
                 settings.database(),
@@ -107,6 +111,7 @@ impl AppState {
 
     /// Re-reads runtime unit changes from the database and swaps the registry in.
     pub async fn refresh_registry(&self) -> Result<(), ApiError> {
+        let _one_at_a_time = self.refreshing.lock().await;
         let base = self.base_units.clone();
         let registry = self
             .db(move |conn| crate::service::setup::build_registry(conn, base.as_ref().clone()))
