@@ -123,7 +123,11 @@ pub async fn create_item(
 }
 
 /// The whole item as the caller may see it.
-async fn read_item(caller: &Caller, state: &AppState, id: String) -> Result<ItemView, ApiError> {
+pub(super) async fn read_item(
+    caller: &Caller,
+    state: &AppState,
+    id: String,
+) -> Result<ItemView, ApiError> {
     let (_, me) = caller.require_unit()?;
     let me = me.clone();
     let registry = state.registry();

@@ -442,19 +442,8 @@ pub async fn get_workbench_item(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, me) = caller.require_unit()?;
-    let me = me.clone();
     let tok = token(&state, me.as_str(), state.clock.today())?;
-    let registry = state.registry();
-    let pii = state.pii.clone();
-    let id = path.into_inner();
-    let view = state
-        .read(move |c| {
-            let (item, access) = collab::find_for(c, &registry, &me, &id)?;
-            let steps = store::collab::steps_of(c, &item.id)?;
-            let attachments = store::collab::attachments_of(c, &item.id)?;
-            Ok(collab::view(&pii, access, item, steps, attachments))
-        })
-        .await;
+    let view = super::collab::read_item(&caller, &state, path.into_inner()).await;
     Ok(match view {
         Ok(v) => page(
             StatusCode::OK,

@@ -26,13 +26,16 @@ fn transfer(doc: &str, to: &str, seed: u32) -> Value {
     })
 }
 
-async fn send(app: &TestApp, c: &reqwest::Client, body: &Value) -> Value {
-    let r = c
-        .post(app.url("/v1/collaboration/items"))
+async fn post_item(app: &TestApp, c: &reqwest::Client, body: &Value) -> reqwest::Response {
+    c.post(app.url("/v1/collaboration/items"))
         .json(body)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn send(app: &TestApp, c: &reqwest::Client, body: &Value) -> Value {
+    let r = post_item(app, c, body).await;
     let status = r.status().as_u16();
     let v: Value = r.json().await.unwrap();
     assert_eq!(status, 201, "{v}");
@@ -601,54 +604,18 @@ async fn bad_items_and_steps_are_422_with_every_field_named_and_nothing_written(
     }
     // To itself, to an unknown unit, assistance without questions.
     let mut own = transfer("沪青城管移字〔2026〕第9号", QINGPU.code, 8);
-    let p = problem(
-        qingpu
-            .post(app.url("/v1/collaboration/items"))
-            .json(&own)
-            .send()
-            .await
-            .unwrap(),
-        422,
-    )
-    .await;
+    let p = problem(post_item(&app, &qingpu, &own).await, 422).await;
     assert_eq!(p["errors"][0]["code"], "same_unit");
     own["to"] = json!("JS-320599");
-    let p = problem(
-        qingpu
-            .post(app.url("/v1/collaboration/items"))
-            .json(&own)
-            .send()
-            .await
-            .unwrap(),
-        422,
-    )
-    .await;
+    let p = problem(post_item(&app, &qingpu, &own).await, 422).await;
     assert_eq!(p["errors"][0]["code"], "unknown_unit");
     own["to"] = json!(SUZHOU.code);
     own["kind"] = json!("assistance");
-    let p = problem(
-        qingpu
-            .post(app.url("/v1/collaboration/items"))
-            .json(&own)
-            .send()
-            .await
-            .unwrap(),
-        422,
-    )
-    .await;
+    let p = problem(post_item(&app, &qingpu, &own).await, 422).await;
     assert_eq!(p["errors"][0]["pointer"], "/questions");
     // An unknown member is refused by the schema (422 naming it), never a 500.
     own["colour"] = json!("red");
-    let p = problem(
-        qingpu
-            .post(app.url("/v1/collaboration/items"))
-            .json(&own)
-            .send()
-            .await
-            .unwrap(),
-        422,
-    )
-    .await;
+    let p = problem(post_item(&app, &qingpu, &own).await, 422).await;
     assert!(p["detail"].as_str().unwrap().contains("colour"), "{p}");
     assert_eq!(rows(&app).await, before);
     // Steps: an unknown name, a field the step does not take.
