@@ -61,7 +61,7 @@ mod tests {
         crate::normalize::NormalizeContext {
             today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
             publicity: crate::normalize::PublicityConfig::default(),
-            catalog: std::sync::Arc::new(crate::normalize::Catalog::built_in().unwrap()),
+            catalog: crate::normalize::Catalog::for_tests(),
         }
     }
 

@@ -12,7 +12,7 @@ fn ctx() -> NormalizeContext {
     NormalizeContext {
         today: NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
         publicity: PublicityConfig::default(),
-        catalog: std::sync::Arc::new(crate::normalize::Catalog::built_in().unwrap()),
+        catalog: crate::normalize::Catalog::for_tests(),
     }
 }
 

@@ -247,6 +247,18 @@ impl Catalog {
         Catalog::parse(BUILT_IN)
     }
 
+    /// The built-in catalogue parsed once per test binary: parsing and indexing it takes about
+    /// half a second in a debug build, too long to repeat in every property-test case.
+    #[cfg(test)]
+    #[expect(clippy::expect_used, reason = "tests: the shipped catalogue is checked by its own test")]
+    pub(crate) fn for_tests() -> std::sync::Arc<Catalog> {
+        static SHARED: std::sync::LazyLock<std::sync::Arc<Catalog>> =
+            std::sync::LazyLock::new(|| {
+                std::sync::Arc::new(Catalog::built_in().expect("the built-in catalogue"))
+            });
+        SHARED.clone()
+    }
+
     /// Parses and checks a catalogue file's text.
     pub fn parse(text: &str) -> Result<Catalog, CatalogError> {
         let file: CatalogFile =
@@ -708,8 +720,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn catalog() -> Catalog {
-        Catalog::built_in().unwrap()
+    fn catalog() -> std::sync::Arc<Catalog> {
+        Catalog::for_tests()
     }
 
     #[test]

@@ -6,12 +6,16 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
-fn catalog() -> Catalog {
-    Catalog::built_in().unwrap()
+fn catalog() -> std::sync::Arc<Catalog> {
+    Catalog::for_tests()
 }
 
+/// The shipped rules, checked against the catalogue once per test binary.
+#[expect(clippy::expect_used, reason = "tests")]
 fn rules() -> RuleSet {
-    RuleSet::built_in(&catalog()).unwrap()
+    static SHARED: std::sync::LazyLock<RuleSet> =
+        std::sync::LazyLock::new(|| RuleSet::built_in(&catalog()).expect("the shipped rules"));
+    SHARED.clone()
 }
 
 fn penalty(id: &str, party: Party, code: &str, fine_yuan: i64, date: NaiveDate) -> Counted {

@@ -23,7 +23,7 @@ fn ctx(set: &SimSet) -> NormalizeContext {
     NormalizeContext {
         today: set.truth.today,
         publicity: PublicityConfig::default(),
-        catalog: std::sync::Arc::new(crate::normalize::Catalog::built_in().unwrap()),
+        catalog: crate::normalize::Catalog::for_tests(),
     }
 }
 
