@@ -10,6 +10,9 @@
 
 #[path = "support/fuzz.rs"]
 mod fuzz;
+#[path = "../benches/support/records.rs"]
+#[expect(dead_code, reason = "only the record builders are used here")]
+mod records;
 
 fn main() {
     let mut cases: u64 = 120_000;

@@ -73,12 +73,17 @@ async fn main() -> server::Res<()> {
         "sqlite" => vec![Backend::Sqlite],
         "postgres" => vec![Backend::Postgres],
         "both" => vec![Backend::Sqlite, Backend::Postgres],
-        other => return Err(format!("--backend {other}: expected sqlite, postgres or both").into()),
+        other => {
+            return Err(format!("--backend {other}: expected sqlite, postgres or both").into());
+        }
     };
     let wants = |t: &str| args.only.is_empty() || args.only.iter().any(|o| o == t);
     let minutes = args.minutes.max(1);
     let bin = server::binary(args.server_bin.as_deref())?;
-    println!("penex proof harness: seed {seed}, about {minutes} min, binary {}", bin.display());
+    println!(
+        "penex proof harness: seed {seed}, about {minutes} min, binary {}",
+        bin.display()
+    );
     let started = Instant::now();
     let mut reports: Vec<Report> = Vec::new();
     let mut show = |r: Report| {

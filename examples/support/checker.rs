@@ -44,6 +44,8 @@ struct Inner {
     revoked: BTreeSet<String>,
     /// Requests answered with a 5xx, by status.
     server_errors: BTreeMap<u16, u64>,
+    /// Requests that got no answer at all (refused, reset, timed out) and were sent again.
+    unanswered: u64,
 }
 
 impl Ledger {
@@ -78,14 +80,20 @@ impl Ledger {
         *self.lock().server_errors.entry(status).or_default() += 1;
     }
 
-    /// Batches sent, batches answered, answers received, 5xx answers by status.
-    pub fn counts(&self) -> (usize, usize, usize, BTreeMap<u16, u64>) {
+    /// A request got no answer and will be sent again.
+    pub fn unanswered(&self) {
+        self.lock().unanswered += 1;
+    }
+
+    /// Batches sent, batches answered, answers received (replays included), requests that got
+    /// no answer.
+    pub fn counts(&self) -> (usize, usize, usize, u64) {
         let g = self.lock();
         (
             g.sent.len(),
             g.answers.len(),
             g.answers.values().map(Vec::len).sum(),
-            g.server_errors.clone(),
+            g.unanswered,
         )
     }
 
@@ -248,7 +256,10 @@ pub fn run(url: &str, ledger: &Ledger) -> Res<Vec<Check>> {
     out.push(check(
         "no batch is half-present",
         &half,
-        format!("{} batches sent: {whole} whole, {absent} absent", sent.len()),
+        format!(
+            "{} batches sent: {whole} whole, {absent} absent",
+            sent.len()
+        ),
     ));
 
     // One record per identity.
@@ -314,10 +325,16 @@ pub fn run(url: &str, ledger: &Ledger) -> Res<Vec<Check>> {
         let (changes, revocations) = per_record.get(r.id.as_str()).copied().unwrap_or((0, 0));
         let stored = versions_of.get(r.id.as_str()).copied().unwrap_or(0);
         if i64::from(stored) != r.version {
-            missing.push(format!("{} is at version {} with {stored} versions", r.id, r.version));
+            missing.push(format!(
+                "{} is at version {} with {stored} versions",
+                r.id, r.version
+            ));
         }
         if changes != stored {
-            missing.push(format!("{}: {stored} versions, {changes} change events", r.id));
+            missing.push(format!(
+                "{}: {stored} versions, {changes} change events",
+                r.id
+            ));
         }
         if u32::from(r.revoked) != revocations {
             missing.push(format!(

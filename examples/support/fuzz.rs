@@ -6,12 +6,9 @@
 //! duplicate-looking keys), near-grammar text for the parsers, and arbitrary Unicode.
 //!
 //! A case passes when the target returns (an `Ok` or an `Err`); a panic is a failure. Included
-//! with `#[path]` by `examples/fuzz.rs` (10⁶ cases and more) and `tests/it/fuzz.rs` (the short
-//! version CI runs).
-
-#[path = "../../benches/support/records.rs"]
-#[expect(dead_code, reason = "only the record builders are used here")]
-mod records;
+//! with `#[path]` by `examples/fuzz.rs` (10⁶ cases and more), `examples/proof.rs` and
+//! `tests/it/proof.rs` (the short version CI runs); needs `benches/support/records.rs` as the
+//! sibling `records`.
 
 use penex::domain::party::Party;
 use penex::normalize::{NormalizeContext, PublicityConfig};
@@ -268,9 +265,9 @@ fn mutated_record() -> impl Strategy<Value = Value> {
         .prop_map(|(who, seq, person, edits)| {
             let (party, authority) = AUTHORITIES.get(who).copied().unwrap_or(AUTHORITIES[0]);
             let mut record = if person {
-                records::natural_person(party, authority, seq)
+                super::records::natural_person(party, authority, seq)
             } else {
-                records::legal_person(party, authority, seq)
+                super::records::legal_person(party, authority, seq)
             };
             if let Value::Object(map) = &mut record {
                 for (key, value) in edits {
