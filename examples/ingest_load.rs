@@ -19,6 +19,9 @@
 
 #[path = "../benches/support/records.rs"]
 mod records;
+#[path = "support/server.rs"]
+#[expect(dead_code, reason = "the proof harness uses the rest")]
+mod server;
 
 use clap::Parser;
 use diesel::prelude::*;
@@ -32,15 +35,12 @@ use penex::service::ingest::{self, Prepared};
 use penex::store::records::RecordWrite;
 use penex::store::{AnyConnection, DatabaseUrl};
 use serde::Deserialize;
+use server::{Res, Server, Spec, free_port, lead_code};
 use std::error::Error;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 /// Pushes generated records to penex and measures the ingest rate.
 #[derive(Debug, Parser)]
@@ -112,182 +112,6 @@ fn count(conn: &mut AnyConnection, sql: &str) -> Res<i64> {
         .load(conn)
         .map_err(|e| format!("{sql}: {e}"))?;
     Ok(rows.first().map_or(0, |r| r.n))
-}
-
-fn lead_code(p: Party) -> &'static str {
-    match p {
-        Party::Shanghai => "SH-310000",
-        Party::Jiangsu => "JS-320000",
-        Party::Zhejiang => "ZJ-330000",
-        Party::Anhui => "AH-340000",
-    }
-}
-
-/// The spawned server; stopped (SIGTERM, then SIGKILL) when dropped.
-struct Server {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Server {
-    fn stop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        // Graceful first: in-flight requests finish, the pool closes its connections.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(35);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// The server's warnings and errors, else its last lines.
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let bad: Vec<&str> = lines
-            .iter()
-            .filter(|l| l.contains("\"WARN\"") || l.contains("\"ERROR\""))
-            .copied()
-            .collect();
-        let shown = if bad.is_empty() { &lines } else { &bad };
-        shown
-            .iter()
-            .skip(shown.len().saturating_sub(20))
-            .copied()
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn server_binary(args: &Args) -> Res<PathBuf> {
-    let bin = match &args.server_bin {
-        Some(b) => b.clone(),
-        None => {
-            let me = std::env::current_exe()?;
-            // target/<profile>/examples/ingest_load → target/<profile>/penex
-            me.parent()
-                .and_then(Path::parent)
-                .map(|d| d.join("penex"))
-                .ok_or("cannot locate the target folder")?
-        }
-    };
-    if !bin.is_file() {
-        return Err(format!(
-            "{} does not exist; build it first: cargo build --release -j 2 --bin penex \
-             --example ingest_load",
-            bin.display()
-        )
-        .into());
-    }
-    // The example and the binary are separate targets: a source change rebuilds only the one
-    // that `cargo run` builds. Warn when the binary predates the library sources.
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let newest_source = newest_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")));
-    if let (Some(server), Some(source)) = (modified(&bin), newest_source)
-        && server < source
-    {
-        eprintln!(
-            "warning: {} is older than the sources in src/; rebuild it: cargo build --release \
-             --bin penex --example ingest_load",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
-
-/// The latest modification time of the files below `dir`.
-fn newest_file(dir: &Path) -> Option<std::time::SystemTime> {
-    let mut newest = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        let t = if path.is_dir() {
-            newest_file(&path)
-        } else {
-            entry.metadata().and_then(|m| m.modified()).ok()
-        };
-        newest = newest.max(t);
-    }
-    newest
-}
-
-fn free_port() -> Res<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-fn spawn_server(bin: &Path, data_dir: &Path, db_url: &str, units: &Path, port: u16) -> Res<Server> {
-    let log = data_dir.join("server.log");
-    let out = std::fs::File::create(&log)?;
-    let err = out.try_clone()?;
-    let child = Command::new(bin)
-        .args(["serve", "--migrate"])
-        .current_dir(data_dir)
-        .env("PENEX_DATA_DIR", data_dir)
-        .env("PENEX_DATABASE_URL", db_url)
-        .env("PENEX_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PENEX_UNITS_FILE", units)
-        // Production logs: one JSON line per request.
-        .env("PENEX_LOG__FORMAT", "json")
-        .env_remove("PENEX_CONFIG")
-        .env_remove("PENEX_REDIS_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    Ok(Server { child, log })
-}
-
-fn client(ca: &[u8], identity: Option<(&[u8], &[u8])>, addr: SocketAddr) -> Res<reqwest::Client> {
-    let config =
-        penex::tls::config::client_config(ca, identity.map(|i| i.0), identity.map(|i| i.1))?;
-    Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        // The server certificate names localhost; never leave the loopback interface.
-        .resolve("localhost", addr)
-        .no_proxy()
-        .timeout(Duration::from_secs(120))
-        .connect_timeout(Duration::from_secs(5))
-        .build()?)
-}
-
-async fn wait_ready(server: &mut Server, pki: &Path, addr: SocketAddr) -> Res<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let ca_file = pki.join("exchange-ca.crt");
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = server.child.try_wait() {
-            return Err(format!("penex exited with {status}:\n{}", server.log_tail()).into());
-        }
-        if let Ok(ca) = std::fs::read(&ca_file) {
-            let anon = client(&ca, None, addr)?;
-            if let Ok(r) = anon
-                .get(format!("https://localhost:{}/healthz", addr.port()))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Err(format!("penex did not become ready:\n{}", server.log_tail()).into())
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -670,25 +494,21 @@ async fn main() -> Res<()> {
         t.elapsed().as_secs_f64()
     );
 
-    let bin = server_binary(&args)?;
+    let bin = server::binary(args.server_bin.as_deref())?;
     let port = free_port()?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut server = spawn_server(&bin, &data_dir, &db_url, &units, port)?;
-    wait_ready(&mut server, &settings.pki_dir(), addr).await?;
+    let mut server = Server::spawn(&Spec::new(&bin, &data_dir, &db_url, port))?;
+    server.wait_ready(Duration::from_secs(120)).await?;
     println!(
-        "server: {} serve --migrate on {addr}, database {}",
+        "server: {} serve --migrate on 127.0.0.1:{port}, database {}",
         bin.display(),
         parsed.redacted()
     );
 
     let pki = settings.pki_dir();
-    let ca = std::fs::read(pki.join("exchange-ca.crt"))?;
     let mut clients = Vec::new();
     for party in Party::ALL {
         let code = lead_code(party);
-        let cert = std::fs::read(pki.join("clients").join(format!("{code}.crt")))?;
-        let key = std::fs::read(pki.join("clients").join(format!("{code}.key")))?;
-        let c = client(&ca, Some((&cert, &key)), addr)?;
+        let c = server::client(&pki, Some(code), port)?;
         // Handshake and identity before the clock starts.
         let who: Whoami = c
             .get(format!("https://localhost:{port}/v1/whoami"))
@@ -716,10 +536,10 @@ async fn main() -> Res<()> {
     let pushed = match pushed {
         Ok(p) => p,
         Err(e) => {
-            server.stop();
+            server.stop(Duration::from_secs(35));
             return Err(format!(
                 "{e}\nserver log ({}):\n{}",
-                server.log.display(),
+                server.spec.log.display(),
                 server.log_tail()
             )
             .into());
@@ -740,7 +560,7 @@ async fn main() -> Res<()> {
         ms(percentile(&pushed.latencies, 0.99)),
         ms(pushed.latencies.last().copied().unwrap_or_default()),
     );
-    server.stop();
+    server.stop(Duration::from_secs(35));
 
     {
         let mut conn = parsed.establish()?;

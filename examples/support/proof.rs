@@ -141,6 +141,9 @@ impl Deployment {
             .set("PENEX_PUBLISH__LEASE_SECS", "3")
             .set("PENEX_PUBLISH__REQUEST_TIMEOUT_MS", "3000");
         spec.log = self.data.join(format!("server-{port}.log"));
+        if std::env::var_os("RUST_LOG").is_none() {
+            spec = spec.set("RUST_LOG", "warn");
+        }
         spec.redis_url = self.redis.as_ref().map(Redis::url);
         if let Some(c) = connector {
             spec = spec.set(

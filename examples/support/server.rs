@@ -97,7 +97,8 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// A spec for the repository's unit registry, logging JSON at `warn`.
+    /// A spec for the repository's unit registry, logging JSON (at `RUST_LOG`'s level, else the
+    /// server's default: a line per request).
     pub fn new(bin: &Path, data_dir: &Path, database_url: &str, port: u16) -> Spec {
         Spec {
             bin: bin.to_owned(),
@@ -131,9 +132,6 @@ impl Spec {
             .env("PENEX_LOG__FORMAT", "json")
             .env_remove("PENEX_CONFIG")
             .env_remove("PENEX_REDIS_URL");
-        if std::env::var_os("RUST_LOG").is_none() {
-            cmd.env("RUST_LOG", "warn");
-        }
         if let Some(url) = &self.redis_url {
             cmd.env("PENEX_REDIS_URL", url);
         }
