@@ -34,12 +34,6 @@ pub enum CalendarError {
     /// A make-up working day that is not a weekend day.
     #[error("{0} is a make-up working day but not a Saturday or Sunday")]
     WorkdayNotWeekend(NaiveDate),
-    /// The calendar lacks a year that is needed.
-    #[error(
-        "the working-day calendar has no schedule for {0}: add the State Council's notice for \
-         {0} to config/holidays.toml (or the file named by holidays_file)"
-    )]
-    MissingYear(i32),
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,15 +142,6 @@ impl WorkCalendar {
     /// The years held, with their sources.
     pub fn years(&self) -> impl Iterator<Item = (i32, &str)> {
         self.years.iter().map(|(y, s)| (*y, s.as_str()))
-    }
-
-    /// Fails unless the calendar holds `year` (checked at start for the current year).
-    pub fn require_year(&self, year: i32) -> Result<(), CalendarError> {
-        if self.has_year(year) {
-            Ok(())
-        } else {
-            Err(CalendarError::MissingYear(year))
-        }
     }
 
     /// Whether `d` is a working day; for a year the calendar lacks, weekends only.
@@ -288,9 +273,8 @@ mod tests {
             CalendarError::DuplicateYear(2026)
         );
         let c = WorkCalendar::built_in().unwrap();
-        assert!(c.require_year(2026).is_ok());
-        let e = c.require_year(2031).unwrap_err();
-        assert!(e.to_string().contains("2031"), "{e}");
+        assert!(c.has_year(2026));
+        assert!(!c.has_year(2031));
     }
 
     /// A reference that knows nothing of the implementation: a day is worked when it is a

@@ -119,8 +119,8 @@ pub fn load_policy(
 }
 
 /// Collaboration's policy: `collaboration_file` and `holidays_file` when set, else the
-/// built-in copies. Refuses to start when the working-day calendar lacks the current year;
-/// warns from 1 November when it lacks the next.
+/// built-in copies. Logs an error when the working-day calendar lacks the current year (its
+/// deadlines are then provisional) and a warning from 1 November when it lacks the next.
 pub fn load_collaboration(
     settings: &Settings,
 ) -> Result<crate::service::collab::CollabPolicy, StartError> {
@@ -136,11 +136,18 @@ pub fn load_collaboration(
             .map_err(|e| StartError::Collaboration(format!("{}: {e}", path.display())))?,
     };
     let today = crate::domain::clock::today_shanghai();
-    calendar
-        .require_year(chrono::Datelike::year(&today))
-        .map_err(|e| StartError::Collaboration(e.to_string()))?;
-    let next = chrono::Datelike::year(&today) + 1;
-    if chrono::Datelike::month(&today) >= 11 && !calendar.has_year(next) {
+    let year = chrono::Datelike::year(&today);
+    let next = year + 1;
+    if !calendar.has_year(year) {
+        // Serving on matters more than exact deadlines: a missing notice must not take the
+        // exchange down on 1 January. Every deadline is provisional until it is added.
+        tracing::error!(
+            year,
+            "the working-day calendar has no schedule for this year: collaboration deadlines \
+             are provisional (weekends only) until the State Council's notice is added to \
+             config/holidays.toml (or the file named by holidays_file)"
+        );
+    } else if chrono::Datelike::month(&today) >= 11 && !calendar.has_year(next) {
         tracing::warn!(
             year = next,
             "the working-day calendar has no schedule for next year: deadlines running into it \

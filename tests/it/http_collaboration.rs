@@ -1255,21 +1255,22 @@ async fn a_provisional_deadline_is_recounted_once_the_years_notice_is_added() {
 }
 
 #[tokio::test]
-async fn a_calendar_without_this_year_stops_the_start_naming_the_year() {
+async fn a_calendar_without_this_year_still_starts_with_provisional_deadlines() {
+    // On 1 January before the State Council's notice is added, the exchange keeps serving.
     penex::tls::config::install_default_provider();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("holidays.toml");
     std::fs::write(&file, "[[year]]\nyear = 2019\nsource = \"an old notice\"\n").unwrap();
     let db = common::TestDb::new(dir.path());
     let mut settings = common::test_settings(dir.path(), &db);
-    settings.holidays_file = Some(file);
-    let Err(e) = penex::app::prepare(settings, true).await else {
-        panic!("started without this year's holiday schedule");
-    };
-    let year = chrono::Datelike::year(&penex::domain::clock::today_shanghai());
-    let text = e.to_string();
-    assert!(
-        text.contains(&year.to_string()) && text.contains("holidays.toml"),
-        "{text}"
-    );
+    settings.holidays_file = Some(file.clone());
+    let app = TestApp::start_with(dir, db, settings).await;
+    let lead = app.client(Who::Lead(Party::Shanghai));
+    assert_eq!(app.get(&lead, "/v1/whoami").await.status(), 200);
+    let calendar =
+        penex::domain::calendar::WorkCalendar::parse(&std::fs::read_to_string(&file).unwrap())
+            .unwrap();
+    let today = penex::domain::clock::today_shanghai();
+    assert!(calendar.add_working_days(today, 5).provisional);
+    app.stop().await;
 }
