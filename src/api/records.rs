@@ -21,10 +21,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-/// Reads a request body up to `limit` bytes; 413 beyond, 415 unless JSON.
+/// Reads a request body up to `limit` bytes (decoded: a gzip, deflate or br body is counted as
+/// it inflates); 413 beyond, 415 unless JSON. The charset and content coding were checked by
+/// [`super::check_request_head`].
 pub async fn read_json_body(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<(web::Bytes, Value), ApiError> {
     let ct = req
@@ -39,6 +41,7 @@ pub async fn read_json_body(
             detail: format!("expected Content-Type: application/json, got {mime:?}"),
         });
     }
+    let mut payload = actix_web::dev::Decompress::from_headers(payload.into_inner(), req.headers());
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
