@@ -16,6 +16,7 @@ mod dashboard_browser;
 mod demo;
 mod faults;
 mod fuzz;
+mod hostile;
 mod http_collaboration;
 mod http_conflicts;
 mod http_dashboard;
