@@ -49,6 +49,9 @@ pub struct Target {
     /// How long the server gives a client to send a request head (penex's
     /// [`penex::app::CLIENT_REQUEST_TIMEOUT`]).
     pub client_request_timeout: Duration,
+    /// How long the server gives a client to complete the TLS handshake (penex's
+    /// [`penex::app::TLS_HANDSHAKE_TIMEOUT`]).
+    pub tls_handshake_timeout: Duration,
     /// How much of each attack to send.
     pub sizes: Sizes,
 }
@@ -707,15 +710,20 @@ fn excerpt(s: &str, n: usize) -> String {
 /// An answer in a table cell: status, problem code and detail.
 fn said(a: &Answer) -> String {
     match a.json() {
-        Some(v) if v.get("code").is_some_and(Value::is_string) => format!(
-            "{} {}: {}",
-            a.status,
-            v.get("code").and_then(Value::as_str).unwrap_or_default(),
-            excerpt(
-                v.get("detail").and_then(Value::as_str).unwrap_or_default(),
-                110
+        Some(v)
+            if a.content_type().starts_with("application/problem+json")
+                && v.get("code").is_some_and(Value::is_string) =>
+        {
+            format!(
+                "{} {}: {}",
+                a.status,
+                v.get("code").and_then(Value::as_str).unwrap_or_default(),
+                excerpt(
+                    v.get("detail").and_then(Value::as_str).unwrap_or_default(),
+                    110
+                )
             )
-        ),
+        }
         _ => format!(
             "{} {} {}",
             a.status,
@@ -897,8 +905,12 @@ impl Check {
         }
         let ok = bad.is_empty();
         let seen = format!(
-            "200, {rejected} of {n} item(s) rejected ({}), {stored} stored{}",
-            codes.into_iter().collect::<Vec<_>>().join(", "),
+            "200, {rejected} of {n} item(s) rejected{}, {stored} stored{}",
+            if codes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", codes.into_iter().collect::<Vec<_>>().join(", "))
+            },
             if ok {
                 String::new()
             } else {
@@ -1632,8 +1644,8 @@ async fn more_fields(ctx: &Ctx<'_>, out: &mut Vec<Outcome>) {
             "?limit=10000000000000000000000000".to_owned(),
         ),
         (
-            "after= 10 KB of junk",
-            format!("?after={}", "%FF".repeat(3_000)),
+            "cursor= 9 KB of junk",
+            format!("?cursor={}", "%FF".repeat(3_000)),
         ),
         (
             "2,000 unknown parameters",
@@ -2817,21 +2829,26 @@ async fn slowloris(ctx: &Ctx<'_>, out: &mut Vec<Outcome>) {
     let attack = started.elapsed();
     let after = ctx.snapshot().await;
     let alive = ctx.alive().await;
-    for (kind, what, limit) in [
+    let by_request = "closed by the server within its request-head timeout + 2 s";
+    let by_handshake = "closed by the server within its TLS handshake timeout + 2 s";
+    for (kind, what, limit, expected) in [
         (
             Slow::Headers,
             "TLS connections sending a request head one byte per second",
             timeout + Duration::from_secs(2),
+            by_request,
         ),
         (
             Slow::Idle,
             "TLS connections sending nothing after the handshake",
             timeout + Duration::from_secs(2),
+            by_request,
         ),
         (
             Slow::NoHello,
             "TCP connections never starting TLS",
-            timeout + Duration::from_secs(2),
+            ctx.t.tls_handshake_timeout + Duration::from_secs(2),
+            by_handshake,
         ),
     ] {
         let mine: Vec<&Result<Duration, String>> = results
@@ -2852,7 +2869,7 @@ async fn slowloris(ctx: &Ctx<'_>, out: &mut Vec<Outcome>) {
         out.push(Outcome {
             case,
             tried: format!("{n} {what}"),
-            expected: "closed by the server within its client request timeout (+2 s)",
+            expected,
             seen: format!(
                 "{} closed after {:.1}–{:.1} s{}{}",
                 closed.len(),
