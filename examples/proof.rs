@@ -9,7 +9,8 @@
 //! It runs, on each backend asked for: the crash-and-restart loop (SIGKILLs of the server and,
 //! on PostgreSQL, `pg_ctl restart -m immediate` of its own cluster and restarts of its own
 //! Redis), the connector outage, three instances on one PostgreSQL and one Redis, the table of
-//! hostile requests against a live server, and the fuzzing of the client-input readers; then
+//! hostile requests against a live server (once per backend), and the fuzzing of the
+//! client-input readers; then
 //! prints per test what was tried (counts, the seed) and each promise as held or FAILED, and
 //! exits 1 if any failed. docs/RELIABILITY.md has the figures of the long run.
 //!
@@ -23,6 +24,8 @@ mod checker;
 mod connector;
 #[path = "support/fuzz.rs"]
 mod fuzz;
+#[path = "support/hostile.rs"]
+mod hostile;
 #[path = "support/proof.rs"]
 mod proof;
 #[path = "../benches/support/records.rs"]
@@ -51,7 +54,7 @@ struct Args {
     /// sqlite, postgres or both.
     #[arg(long, default_value = "both")]
     backend: String,
-    /// Only these tests (comma-separated): crash, outage, instances, fuzz.
+    /// Only these tests (comma-separated): crash, outage, instances, hostile, fuzz.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The penex binary [default: target/<profile>/penex].
@@ -108,6 +111,9 @@ async fn main() -> server::Res<()> {
         }
         if *backend == Backend::Postgres && wants("instances") {
             show(proof::instances(&o).await?);
+        }
+        if wants("hostile") {
+            show(proof::hostile_table(&o).await?);
         }
     }
     if wants("fuzz") {

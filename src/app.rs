@@ -253,6 +253,12 @@ pub fn start_publisher(
     )))
 }
 
+/// How long a client has to send a request head once it has sent its first byte; then 408 and
+/// the connection is closed (slow clients: docs/RELIABILITY.md).
+pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client has to complete the TLS handshake; then the connection is closed.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Builds the HTTP server on an already bound listener.
 pub fn http_server(
     prepared: Prepared,
@@ -263,6 +269,8 @@ pub fn http_server(
     spawn_sweeper(state.clone());
     let server = actix_web::HttpServer::new(move || crate::api::build_app(state.clone()))
         .on_connect(crate::api::auth::on_connect)
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
         .shutdown_timeout(30)
         .listen_rustls_0_23(listener, prepared.server_config)?
         .run();

@@ -12,8 +12,10 @@
 //!   one SIGKILLed and restarted, publishing through the faulty connector, and the rate limit
 //!   counted once across the three.
 //!
+//! - [`hostile_table`]: the hostile requests of `hostile.rs` against a live server.
+//!
 //! After each, [`checker::run`] compares what the clients were told with the database. Needs
-//! `server.rs`, `services.rs`, `checker.rs`, `workload.rs`, `connector.rs` and
+//! `server.rs`, `services.rs`, `checker.rs`, `workload.rs`, `connector.rs`, `hostile.rs` and
 //! `benches/support/records.rs` as siblings.
 
 use super::checker::{self, Check, Ledger};
@@ -100,7 +102,7 @@ impl Report {
 }
 
 /// A deployment's database and cache, owned by the harness.
-struct Deployment {
+pub struct Deployment {
     _tmp: tempfile::TempDir,
     data: PathBuf,
     database_url: String,
@@ -109,7 +111,8 @@ struct Deployment {
 }
 
 impl Deployment {
-    fn new(backend: Backend) -> Res<Deployment> {
+    /// A temp data folder and, on PostgreSQL, the harness's own cluster and Redis.
+    pub fn new(backend: Backend) -> Res<Deployment> {
         let tmp = tempfile::Builder::new().prefix("penex-proof").tempdir()?;
         let data = tmp.path().join("data");
         std::fs::create_dir_all(&data)?;
@@ -652,6 +655,84 @@ pub async fn instances(o: &Options) -> Res<Report> {
                     .join(", ")
             ),
         ],
+        checks,
+        secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The hostile requests of `hostile.rs` against a live server: every one must get a 4xx
+/// problem or a refused handshake, write no row and leave the server up.
+pub async fn hostile_table(o: &Options) -> Res<Report> {
+    let started = Instant::now();
+    let dep = Deployment::new(o.backend)?;
+    let port = free_port()?;
+    // The cases test input, not the rate limiter (tests/it/http_foundation.rs does).
+    let spec = dep
+        .spec(&o.bin, port, None)
+        .set("PENEX_RATE_LIMITS__QUERY__LIMIT", "100000");
+    let mut server = Server::spawn(&spec)?;
+    server.wait_ready(READY).await?;
+    let defaults = penex::config::Settings::with_overrides(serde_json::json!({}))?;
+    let target = super::hostile::Target {
+        base: server.base(),
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        data_dir: dep.data.clone(),
+        database_url: dep.database_url.clone(),
+        penex_bin: o.bin.clone(),
+        cli_env: spec.vars(),
+        server_pid: Some(server.pid()),
+        limits: defaults.limits,
+        client_request_timeout: penex::app::CLIENT_REQUEST_TIMEOUT,
+        tls_handshake_timeout: penex::app::TLS_HANDSHAKE_TIMEOUT,
+        sizes: super::hostile::Sizes::default(),
+    };
+    let outcomes = super::hostile::run_all(&target).await;
+    let alive = server.running();
+    server.kill();
+    // One line per case of the list, naming the first request that did not hold.
+    let mut checks: Vec<Check> = Vec::new();
+    for out in &outcomes {
+        match checks.iter_mut().find(|c| c.promise == out.case) {
+            Some(c) if c.held && !out.held => {
+                c.held = false;
+                c.detail = format!("{} → {}", out.tried, out.seen);
+            }
+            Some(_) => {}
+            None => checks.push(Check {
+                promise: out.case,
+                held: out.held,
+                detail: if out.held {
+                    String::new()
+                } else {
+                    format!("{} → {}", out.tried, out.seen)
+                },
+            }),
+        }
+    }
+    for c in checks.iter_mut().filter(|c| c.held) {
+        let n = outcomes.iter().filter(|o| o.case == c.promise).count();
+        c.detail = format!("{n} requests");
+    }
+    checks.push(Check {
+        promise: "the server is still running after every case",
+        held: alive,
+        detail: format!("{} cases", outcomes.len()),
+    });
+    let mut tried = vec![format!(
+        "{} requests in 12 groups (docs/RELIABILITY.md lists them)",
+        outcomes.len()
+    )];
+    let failed: Vec<super::hostile::Outcome> =
+        outcomes.iter().filter(|o| !o.held).cloned().collect();
+    if !failed.is_empty() {
+        tried.push(format!(
+            "requests that did not hold:\n{}",
+            super::hostile::table(&failed)
+        ));
+    }
+    Ok(Report {
+        test: format!("hostile input against a live server, {}", o.backend.name()),
+        tried,
         checks,
         secs: started.elapsed().as_secs_f64(),
     })

@@ -117,27 +117,39 @@ impl Spec {
         self
     }
 
+    /// The variables that point `penex` (server or operator's command) at this deployment.
+    pub fn vars(&self) -> Vec<(String, String)> {
+        let mut vars = vec![
+            (
+                "PENEX_DATA_DIR".to_owned(),
+                self.data_dir.display().to_string(),
+            ),
+            ("PENEX_DATABASE_URL".to_owned(), self.database_url.clone()),
+            (
+                "PENEX_LISTEN".to_owned(),
+                format!("127.0.0.1:{}", self.port),
+            ),
+            (
+                "PENEX_UNITS_FILE".to_owned(),
+                concat!(env!("CARGO_MANIFEST_DIR"), "/config/units.toml").to_owned(),
+            ),
+            ("PENEX_LOG__FORMAT".to_owned(), "json".to_owned()),
+        ];
+        if let Some(url) = &self.redis_url {
+            vars.push(("PENEX_REDIS_URL".to_owned(), url.clone()));
+        }
+        vars.extend(self.env.iter().cloned());
+        vars
+    }
+
     /// `penex ARGS` with this deployment's settings (a server, or an operator's command).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.args(args)
             .current_dir(&self.data_dir)
-            .env("PENEX_DATA_DIR", &self.data_dir)
-            .env("PENEX_DATABASE_URL", &self.database_url)
-            .env("PENEX_LISTEN", format!("127.0.0.1:{}", self.port))
-            .env(
-                "PENEX_UNITS_FILE",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/config/units.toml"),
-            )
-            .env("PENEX_LOG__FORMAT", "json")
             .env_remove("PENEX_CONFIG")
-            .env_remove("PENEX_REDIS_URL");
-        if let Some(url) = &self.redis_url {
-            cmd.env("PENEX_REDIS_URL", url);
-        }
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
+            .env_remove("PENEX_REDIS_URL")
+            .envs(self.vars());
         cmd
     }
 
@@ -187,6 +199,11 @@ impl Server {
     /// `https://localhost:PORT`.
     pub fn base(&self) -> String {
         format!("https://localhost:{}", self.spec.port)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process still runs.

@@ -28,7 +28,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{App, HttpRequest, HttpResponse, web};
-use problem::{ApiError, REQUEST_ID};
+use problem::{ApiError, ProblemCode, REQUEST_ID};
 use state::AppState;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -307,6 +307,92 @@ async fn request_context(
     Ok(res)
 }
 
+/// The most header fields a request may carry. actix-http refuses more on HTTP/1.1 itself (its
+/// parser holds 96); HTTP/2 header blocks are only bounded by the h2 crate's 16 MiB, so the same
+/// limit is applied here to both.
+pub const MAX_HEADER_FIELDS: usize = 96;
+/// The most bytes a request's target and header fields may take together (`name: value` plus
+/// line ends, as on HTTP/1.1): actix-http's HTTP/1.1 request-head buffer, applied to HTTP/2 too.
+pub const MAX_HEAD_BYTES: usize = 128 * 1024;
+
+/// The content codings a JSON body may arrive in: those actix decodes (`identity` is none).
+const JSON_CODINGS: [&str; 4] = ["identity", "gzip", "deflate", "br"];
+
+/// What every request must satisfy before any route sees it: a bounded head (431 beyond), and
+/// for a JSON body, UTF-8 (RFC 8259 §8.1: a declared `charset` other than UTF-8 is 415, never
+/// read as UTF-8) in a content coding penex decodes (415 otherwise: a body labelled with a
+/// coding nobody decodes would be read as if it had none).
+pub fn check_request_head(req: &HttpRequest) -> Result<(), ApiError> {
+    let headers = req.headers();
+    let fields = headers.len();
+    let bytes = req.uri().to_string().len()
+        + headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    if fields > MAX_HEADER_FIELDS || bytes > MAX_HEAD_BYTES {
+        return Err(ApiError::new(
+            ProblemCode::HeadersTooLarge,
+            format!(
+                "{fields} header fields and {bytes} bytes of target and headers; at most \
+                 {MAX_HEADER_FIELDS} fields and {MAX_HEAD_BYTES} bytes are accepted"
+            ),
+        ));
+    }
+    let Some(ct) = headers.get(actix_web::http::header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let ct = String::from_utf8_lossy(ct.as_bytes()).to_ascii_lowercase();
+    let mut params = ct.split(';');
+    let mime = params.next().unwrap_or_default().trim();
+    let json = mime
+        .split_once('/')
+        .is_some_and(|(_, sub)| sub == "json" || sub.ends_with("+json"));
+    if !json {
+        return Ok(());
+    }
+    for param in params {
+        if let Some((name, value)) = param.split_once('=')
+            && name.trim() == "charset"
+        {
+            let charset = value.trim().trim_matches('"');
+            if charset != "utf-8" && charset != "utf8" {
+                return Err(ApiError::UnsupportedMediaType {
+                    detail: format!(
+                        "JSON is read as UTF-8 (RFC 8259); charset {charset:?} is not accepted"
+                    ),
+                });
+            }
+        }
+    }
+    if let Some(coding) = headers.get(actix_web::http::header::CONTENT_ENCODING) {
+        let coding = String::from_utf8_lossy(coding.as_bytes())
+            .trim()
+            .to_ascii_lowercase();
+        if !JSON_CODINGS.contains(&coding.as_str()) {
+            return Err(ApiError::UnsupportedMediaType {
+                detail: format!(
+                    "Content-Encoding {coding:?} is not supported; send {}",
+                    JSON_CODINGS.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Answers a request that fails [`check_request_head`] with its problem.
+async fn request_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Err(e) = check_request_head(req.request()) {
+        let res = actix_web::ResponseError::error_response(&e);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
 /// Builds the application for one worker.
 pub fn build_app(
     state: AppState,
@@ -344,5 +430,6 @@ pub fn build_app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(not_found_or_not_allowed))
+        .wrap(actix_web::middleware::from_fn(request_guard))
         .wrap(actix_web::middleware::from_fn(request_context))
 }

@@ -119,6 +119,8 @@ pub enum ProblemCode {
     PayloadTooLarge,
     /// 415: the body is not JSON.
     UnsupportedMediaType,
+    /// 431: more header fields, or more bytes of request target and headers, than accepted.
+    HeadersTooLarge,
     /// 422: query parameters well-formed but invalid; `errors` names each parameter.
     InvalidQuery,
     /// 422: the body does not have the route's shape.
@@ -156,7 +158,7 @@ pub enum ProblemCode {
 
 impl ProblemCode {
     /// Every code, for the tests and the docs.
-    pub const ALL: [ProblemCode; 37] = [
+    pub const ALL: [ProblemCode; 38] = [
         ProblemCode::MalformedJson,
         ProblemCode::MalformedBody,
         ProblemCode::MalformedQuery,
@@ -178,6 +180,7 @@ impl ProblemCode {
         ProblemCode::ItemEnded,
         ProblemCode::PayloadTooLarge,
         ProblemCode::UnsupportedMediaType,
+        ProblemCode::HeadersTooLarge,
         ProblemCode::InvalidQuery,
         ProblemCode::InvalidBody,
         ProblemCode::InvalidRecord,
@@ -222,6 +225,7 @@ impl ProblemCode {
             ProblemCode::InvalidStep => "invalid_step",
             ProblemCode::PayloadTooLarge => "payload_too_large",
             ProblemCode::UnsupportedMediaType => "unsupported_media_type",
+            ProblemCode::HeadersTooLarge => "headers_too_large",
             ProblemCode::InvalidQuery => "invalid_query",
             ProblemCode::InvalidBody => "invalid_body",
             ProblemCode::InvalidRecord => "invalid_record",
@@ -263,6 +267,7 @@ impl ProblemCode {
             | ProblemCode::ItemEnded => StatusCode::CONFLICT,
             ProblemCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ProblemCode::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProblemCode::InvalidQuery
             | ProblemCode::InvalidBody
             | ProblemCode::InvalidRecord
@@ -308,6 +313,7 @@ impl ProblemCode {
             ProblemCode::InvalidStep => "Invalid collaboration step",
             ProblemCode::PayloadTooLarge => "Payload too large",
             ProblemCode::UnsupportedMediaType => "Unsupported media type",
+            ProblemCode::HeadersTooLarge => "Request header fields too large",
             ProblemCode::InvalidQuery => "Invalid query parameters",
             ProblemCode::InvalidBody => "Invalid body",
             ProblemCode::InvalidRecord => "Invalid record",

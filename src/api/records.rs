@@ -21,10 +21,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-/// Reads a request body up to `limit` bytes; 413 beyond, 415 unless JSON.
+/// Reads a request body up to `limit` bytes (decoded: a gzip, deflate or br body is counted as
+/// it inflates); 413 beyond, 415 unless JSON. The charset and content coding were checked by
+/// [`super::check_request_head`].
 pub async fn read_json_body(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<(web::Bytes, Value), ApiError> {
     let ct = req
@@ -39,14 +41,10 @@ pub async fn read_json_body(
             detail: format!("expected Content-Type: application/json, got {mime:?}"),
         });
     }
+    let mut payload = actix_web::dev::Decompress::from_headers(payload.into_inner(), req.headers());
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::new(
-                ProblemCode::MalformedBody,
-                format!("the body could not be read: {e}"),
-            )
-        })?;
+        let chunk = chunk.map_err(body_error)?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge {
                 detail: format!("the body exceeds the limit of {limit} bytes"),
@@ -62,6 +60,27 @@ pub async fn read_json_body(
         )
     })?;
     Ok((body, value))
+}
+
+/// The problem for a body that could not be read. actix's messages carry Rust debug output
+/// (`Some(Custom { kind: InvalidInput, … })`): the cause goes to the log, the client gets what
+/// it can act on.
+fn body_error(e: actix_web::error::PayloadError) -> ApiError {
+    use actix_web::error::PayloadError as P;
+    tracing::info!(error = %e, "request body unreadable");
+    let detail = match e {
+        P::Overflow => {
+            return ApiError::PayloadTooLarge {
+                detail: "the body exceeds the limit".into(),
+            };
+        }
+        P::Incomplete(_) | P::EncodingCorrupted => {
+            "the body ended early or does not decode: a broken chunk, a body shorter than its \
+             Content-Length, or data that is not in its Content-Encoding"
+        }
+        _ => "the body could not be read",
+    };
+    ApiError::new(ProblemCode::MalformedBody, detail)
 }
 
 /// The items of a push body and where each sits in it.

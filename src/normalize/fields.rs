@@ -328,6 +328,55 @@ impl Field {
     pub fn pointer(self) -> String {
         format!("/{}", self.name().replace('.', "/"))
     }
+
+    /// The longest text accepted in the field, in characters (longer: `too_long`). Far above
+    /// anything a real record holds, and low enough that an indexed value (names, decision
+    /// numbers, identifiers) stays within one PostgreSQL index entry (about 2,700 bytes, 900
+    /// Chinese characters), which a 1 MiB name did not: it was a 500 on PostgreSQL.
+    pub fn max_chars(self) -> usize {
+        match self {
+            Field::SubjectName
+            | Field::SubjectNameRaw
+            | Field::LegalRepName
+            | Field::AuthorityName
+            | Field::AuthorityNameRaw
+            | Field::SourceName
+            | Field::SourceNameRaw
+            | Field::Categories => 200,
+            Field::DecisionNo | Field::DecisionNoRaw => 128,
+            Field::SubjectKind
+            | Field::SubjectUscc
+            | Field::SubjectBusinessRegNo
+            | Field::SubjectOrgCode
+            | Field::SubjectTaxRegNo
+            | Field::SubjectInstitutionCertNo
+            | Field::SubjectSocialOrgRegNo
+            | Field::LegalRepIdType
+            | Field::LegalRepIdNo
+            | Field::SubjectIdType
+            | Field::SubjectIdNo
+            | Field::Fine
+            | Field::FineYuan
+            | Field::FineFen
+            | Field::Confiscation
+            | Field::ConfiscationYuan
+            | Field::ConfiscationFen
+            | Field::DecisionDate
+            | Field::ValidUntil
+            | Field::PublicityUntil
+            | Field::PublicityMinUntil
+            | Field::AuthorityUscc
+            | Field::SourceUscc
+            | Field::FiledDate
+            | Field::PlaceDivision => 64,
+            Field::License => 1_000,
+            Field::ViolationType
+            | Field::Facts
+            | Field::LegalBasis
+            | Field::Content
+            | Field::Remarks => 10_000,
+        }
+    }
 }
 
 /// Folds a key or header for lookup: NFKC, no whitespace, ASCII lower case.

@@ -80,6 +80,8 @@ pub enum IssueCode {
     /// Error: text holds control characters (NUL, escape, …) other than tab and line breaks;
     /// no published record has them, and several databases cannot store them.
     ControlCharacter,
+    /// Error: text longer than the field allows ([`crate::normalize::fields::Field::max_chars`]).
+    TooLong,
     /// Warning: the violation type maps to no type of the common catalogue
     /// (`config/catalog.toml`); kept as given, matched across parties only by its exact text.
     UnmappedViolationType,
@@ -87,7 +89,7 @@ pub enum IssueCode {
 
 impl IssueCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [IssueCode; 25] = [
+    pub const ALL: [IssueCode; 26] = [
         IssueCode::Required,
         IssueCode::InvalidType,
         IssueCode::InvalidChecksum,
@@ -112,6 +114,7 @@ impl IssueCode {
         IssueCode::PublicityBelowMinimum,
         IssueCode::PublicityAboveMaximum,
         IssueCode::ControlCharacter,
+        IssueCode::TooLong,
         IssueCode::UnmappedViolationType,
     ];
 
@@ -142,6 +145,7 @@ impl IssueCode {
             IssueCode::PublicityBelowMinimum => "publicity_below_minimum",
             IssueCode::PublicityAboveMaximum => "publicity_above_maximum",
             IssueCode::ControlCharacter => "control_character",
+            IssueCode::TooLong => "too_long",
             IssueCode::UnmappedViolationType => "unmapped_violation_type",
         }
     }

@@ -124,6 +124,23 @@ fn has_control_character(text: &str) -> bool {
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
+/// The issue for text longer than `field` allows, if it is (checked before any parsing, so a
+/// huge value costs one pass over its characters).
+fn too_long(field: Field, text: &str, pointer: &str) -> Option<FieldIssue> {
+    let max = field.max_chars();
+    text.chars().nth(max).is_some().then(|| {
+        FieldIssue::new(
+            pointer,
+            IssueCode::TooLong,
+            format!(
+                "{} characters; at most {max} are accepted in {}",
+                text.chars().count(),
+                field.name()
+            ),
+        )
+    })
+}
+
 /// Text of a scalar: strings as given, numbers as JSON writes them; blank and null are absent.
 fn scalar_text(v: &Value) -> Result<Option<String>, &'static str> {
     match v {
@@ -247,6 +264,7 @@ impl<'a> Input<'a> {
                 format!("expected text or a number, got {kind}"),
             )]),
             Ok(None) => Ok(None),
+            Ok(Some(text)) if let Some(issue) = too_long(field, &text, pointer) => Err(vec![issue]),
             Ok(Some(text)) if has_control_character(&text) => Err(vec![FieldIssue::new(
                 pointer,
                 IssueCode::ControlCharacter,
@@ -312,6 +330,11 @@ impl<'a> Input<'a> {
                         format!("expected a category name or code, got {kind}"),
                     )),
                     Ok(None) => {}
+                    Ok(Some(text))
+                        if let Some(issue) = too_long(Field::Categories, &text, &ptr) =>
+                    {
+                        issues.push(issue);
+                    }
                     Ok(Some(text)) => {
                         // A number from JSON (`2`) is a code; text may be a `;`-joined list.
                         let parsed = match item {
@@ -337,13 +360,19 @@ impl<'a> Input<'a> {
                     }
                 }
             }
+            let joined = raw.join(";");
+            if issues.is_empty()
+                && let Some(issue) = too_long(Field::Categories, &joined, pointer)
+            {
+                issues.push(issue);
+            }
             if !issues.is_empty() {
                 return Err(issues);
             }
             if tokens.is_empty() {
                 return Ok(None);
             }
-            Ok(Some((tokens, raw.join(";"))))
+            Ok(Some((tokens, joined)))
         })
     }
 

@@ -187,6 +187,37 @@ fn all_errors_of_a_record_are_collected_with_pointers() {
     assert!(!uscc_err.detail.contains(&bad_uscc), "{}", uscc_err.detail);
 }
 
+/// Every field takes text up to its limit and refuses one character more, at the key used,
+/// counting characters (not bytes); the huge values of the hostile-input table
+/// (tests/it/hostile.rs) are refused the same way.
+#[test]
+fn every_field_refuses_text_over_its_limit() {
+    for field in Field::all() {
+        let max = field.max_chars();
+        for (len, refused) in [(max, false), (max + 1, true), (1 << 20, true)] {
+            let mut v = column_record();
+            v.as_object_mut()
+                .unwrap()
+                .retain(|k, _| field_for_header(k) != Some(field));
+            v[field.name()] = json!("甲".repeat(len));
+            let errs = normalize_record(&v, &ctx()).err().unwrap_or_default();
+            let pointer = format!("/{}", field.name());
+            assert_eq!(
+                has(&errs, &pointer, "too_long"),
+                refused,
+                "{} with {len} characters: {:?}",
+                field.name(),
+                codes(&errs)
+            );
+        }
+    }
+    // Each of a list of categories, and the list as a whole.
+    let mut v = column_record();
+    v["CF_CFLB"] = json!(vec!["罚款"; 100]);
+    let errs = normalize_record(&v, &ctx()).unwrap_err();
+    assert!(has(&errs, "/CF_CFLB", "too_long"), "{:?}", codes(&errs));
+}
+
 #[test]
 fn unknown_keys_warn_with_escaped_pointers() {
     let mut v = column_record();
@@ -505,6 +536,7 @@ fn every_issue_code_has_a_path_that_produces_it() {
     run(with("place_division", json!("110000")), &ctx());
     run(with("CF_YXQ", json!("2020-01-01")), &ctx());
     run(with("CF_XDR_MC", json!("张\u{0}三")), &ctx());
+    run(with("BZ", json!("备".repeat(10_001))), &ctx());
     // `unmapped_violation_type` needs the deciding authority's party: `ingest::prepare` raises
     // it (tests/it/http_conflicts.rs checks it through the API).
     let all: BTreeSet<String> = IssueCode::ALL

@@ -15,6 +15,7 @@ mod crash;
 mod dashboard_browser;
 mod demo;
 mod faults;
+mod hostile;
 mod http_collaboration;
 mod http_conflicts;
 mod http_dashboard;

@@ -1,7 +1,8 @@
 //! The short version of the proof harness (`examples/proof.rs` runs it as long as asked; its
 //! figures are in docs/RELIABILITY.md): the crash-and-restart loop, the connector outage and,
 //! on PostgreSQL, three instances, each with a fixed seed, against the real binary; and the
-//! fuzz targets, 500 hostile inputs each. The backend follows the suite's: SQLite by default;
+//! fuzz targets, 500 hostile inputs each; and the hostile requests against a live server. The
+//! backend follows the suite's: SQLite by default;
 //! with `PENEX_TEST_DATABASE_URL` set, the harness's own PostgreSQL cluster and Redis (it
 //! crashes them, so not the machine's).
 
@@ -13,6 +14,8 @@ mod connector;
 mod fuzz;
 #[path = "../../examples/support/proof.rs"]
 mod harness;
+#[path = "../../examples/support/hostile.rs"]
+pub mod hostile;
 #[path = "../../benches/support/records.rs"]
 mod records;
 #[path = "../../examples/support/server.rs"]
@@ -86,4 +89,20 @@ fn no_client_input_makes_a_normalizer_or_parser_panic() {
             o.first_panic.clone().unwrap_or_default()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_requests_get_4xx_problems_write_nothing_and_leave_the_server_up() {
+    penex::tls::config::install_default_provider();
+    let report = harness::hostile_table(&options()).await.unwrap();
+    for case in [
+        "1 ", "2 ", "3 ", "4 ", "5 ", "6 ", "7 ", "8 ", "9 ", "10 ", "11 ", "12 ",
+    ] {
+        assert!(
+            report.checks.iter().any(|c| c.promise.starts_with(case)),
+            "case {case}did not run:\n{}",
+            report.render()
+        );
+    }
+    assert_held(&report);
 }
