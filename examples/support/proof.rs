@@ -240,6 +240,7 @@ pub async fn crash_loop(o: &Options) -> Res<Report> {
     server.stop(Duration::from_secs(10));
     let (sent, answered, answers, unanswered) = ledger.counts();
     let mut checks = checker::run(&dep.database_url, &ledger)?;
+    checks.push(audit_verify(&spec));
     checks.push(Check {
         promise: "the writers kept making progress between crashes",
         held: stalls == 0,
@@ -268,6 +269,19 @@ pub async fn crash_loop(o: &Options) -> Res<Report> {
         checks,
         secs: started.elapsed().as_secs_f64(),
     })
+}
+
+/// `penex audit verify`, as an operator runs it after an incident.
+fn audit_verify(spec: &Spec) -> Check {
+    let out = spec.run(&["audit", "verify"]);
+    Check {
+        promise: "`penex audit verify` passes",
+        held: out.is_ok(),
+        detail: match out {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) => e.to_string(),
+        },
+    }
 }
 
 #[derive(diesel::QueryableByName)]
@@ -619,6 +633,7 @@ pub async fn instances(o: &Options) -> Res<Report> {
         }
     }
     let mut checks = checker::run(url, &ledger)?;
+    checks.push(audit_verify(specs.first().ok_or("no instance")?));
     checks.extend(recovered);
     checks.extend(delivery_checks(url, &connector)?);
     checks.push(Check {
