@@ -248,7 +248,10 @@ pub fn run(url: &str, ledger: &Ledger) -> Res<Vec<Check>> {
     out.push(check(
         "no batch is half-present",
         &half,
-        format!("{} batches sent: {whole} whole, {absent} absent", sent.len()),
+        format!(
+            "{} batches sent: {whole} whole, {absent} absent",
+            sent.len()
+        ),
     ));
 
     // One record per identity.
@@ -314,10 +317,16 @@ pub fn run(url: &str, ledger: &Ledger) -> Res<Vec<Check>> {
         let (changes, revocations) = per_record.get(r.id.as_str()).copied().unwrap_or((0, 0));
         let stored = versions_of.get(r.id.as_str()).copied().unwrap_or(0);
         if i64::from(stored) != r.version {
-            missing.push(format!("{} is at version {} with {stored} versions", r.id, r.version));
+            missing.push(format!(
+                "{} is at version {} with {stored} versions",
+                r.id, r.version
+            ));
         }
         if changes != stored {
-            missing.push(format!("{}: {stored} versions, {changes} change events", r.id));
+            missing.push(format!(
+                "{}: {stored} versions, {changes} change events",
+                r.id
+            ));
         }
         if u32::from(r.revoked) != revocations {
             missing.push(format!(

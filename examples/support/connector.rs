@@ -89,9 +89,9 @@ pub struct Connector {
 /// Runs an actix server made by `make` on its own system thread; returns its handle.
 fn on_thread<F>(make: F) -> Res<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>
 where
-    F: FnOnce() -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Res<actix_web::dev::Server>>>,
-        > + Send
+    F: FnOnce()
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Res<actix_web::dev::Server>>>>
+        + Send
         + 'static,
 {
     let (tx, rx) = std::sync::mpsc::channel();

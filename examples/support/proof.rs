@@ -240,7 +240,10 @@ pub async fn crash_loop(o: &Options) -> Res<Report> {
             "{kills} SIGKILLs of the server at random moments (restart to ready: {} in all)",
             rounded(downtime)
         ),
-        format!("{sent} batches of {} records sent by 4 leads, {answered} answered, {answers} answers (retries with the same key included), {replays} replayed afterwards", shape.batch),
+        format!(
+            "{sent} batches of {} records sent by 4 leads, {answered} answered, {answers} answers (retries with the same key included), {replays} replayed afterwards",
+            shape.batch
+        ),
     ];
     if dep.pg.is_some() {
         tried.push(format!(
@@ -271,7 +274,11 @@ fn count(url: &str, sql: &str) -> Res<i64> {
 async fn drained(url: &str, max: Duration) -> Res<bool> {
     let deadline = Instant::now() + max;
     while Instant::now() < deadline {
-        if count(url, "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")? == 0 {
+        if count(
+            url,
+            "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'",
+        )? == 0
+        {
             return Ok(true);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -300,7 +307,10 @@ fn delivery_checks(url: &str, connector: &Connector) -> Res<Vec<Check>> {
             .pointer("/event/subject/id")
             .and_then(|v| v.as_str())
             .unwrap_or_default();
-        let seq = line.pointer("/event/seq").and_then(|v| v.as_i64()).unwrap_or(0);
+        let seq = line
+            .pointer("/event/seq")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0);
         if let Some(prev) = last.insert(subject, seq)
             && prev >= seq
         {
@@ -325,7 +335,12 @@ fn delivery_checks(url: &str, connector: &Connector) -> Res<Vec<Check>> {
             detail: if missing.is_empty() {
                 format!("{} events received", received.len())
             } else {
-                format!("{} of {} missing, first {:?}", missing.len(), events.len(), missing.first())
+                format!(
+                    "{} of {} missing, first {:?}",
+                    missing.len(),
+                    events.len(),
+                    missing.first()
+                )
             },
         },
         Check {
@@ -361,7 +376,10 @@ async fn faulty_phases(
             .copied()
             .unwrap_or(Fault::Unavailable);
         i += 1 + rng.below(2);
-        for (f, ms) in [(fault, 1000 + rng.below(2500)), (Fault::None, 500 + rng.below(1500))] {
+        for (f, ms) in [
+            (fault, 1000 + rng.below(2500)),
+            (Fault::None, 500 + rng.below(1500)),
+        ] {
             connector.set(f);
             let d = Duration::from_millis(ms);
             tokio::time::sleep(d).await;
@@ -403,14 +421,22 @@ pub async fn connector_outage(o: &Options) -> Res<Report> {
     writers.finish().await?;
     let url = &dep.database_url;
     let drained_first = drained(url, Duration::from_secs(60)).await?;
-    let dead = count(url, "SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")?;
+    let dead = count(
+        url,
+        "SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'",
+    )?;
     let dead_early = count(
         url,
-        &format!("SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead' AND attempts < {RETRY_LIMIT}"),
+        &format!(
+            "SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead' AND attempts < {RETRY_LIMIT}"
+        ),
     )?;
     let retried = spec.run(&["outbox", "retry", "--all-dead"])?;
     let drained_after = drained(url, Duration::from_secs(60)).await?;
-    let dead_after = count(url, "SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")?;
+    let dead_after = count(
+        url,
+        "SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'",
+    )?;
     let (sent, answered, _, _) = ledger.counts();
     let mut checks = checker::run(url, &ledger)?;
     checks.push(Check {
@@ -443,7 +469,10 @@ pub async fn connector_outage(o: &Options) -> Res<Report> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            format!("{sent} batches of {} records sent, {answered} answered; retry limit {RETRY_LIMIT}", shape.batch),
+            format!(
+                "{sent} batches of {} records sent, {answered} answered; retry limit {RETRY_LIMIT}",
+                shape.batch
+            ),
         ],
         checks,
         secs: started.elapsed().as_secs_f64(),
@@ -553,7 +582,10 @@ pub async fn instances(o: &Options) -> Res<Report> {
         test: "three instances, PostgreSQL+Redis".into(),
         tried: vec![
             format!("seed {}", o.seed),
-            format!("8 writers across 3 instances: {sent} batches sent, {answered} answered; instance {} SIGKILLed and restarted half-way", victim + 1),
+            format!(
+                "8 writers across 3 instances: {sent} batches sent, {answered} answered; instance {} SIGKILLed and restarted half-way",
+                victim + 1
+            ),
             format!(
                 "connector fault phases: {}",
                 phases

@@ -54,7 +54,9 @@ impl Postgres {
     /// `initdb` (trust authentication for `penex` on loopback) and start.
     pub fn start() -> Res<Postgres> {
         let bin = pg_bin()?;
-        let tmp = tempfile::Builder::new().prefix("penex-proof-pg").tempdir()?;
+        let tmp = tempfile::Builder::new()
+            .prefix("penex-proof-pg")
+            .tempdir()?;
         let dir = tmp.path().join("data");
         let run_as = (nix_uid() == 0).then(|| "postgres".to_owned());
         if let Some(user) = &run_as {
@@ -200,7 +202,9 @@ impl Redis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start redis-server (apt-get install redis-server): {e}"))?;
+            .map_err(|e| {
+                format!("cannot start redis-server (apt-get install redis-server): {e}")
+            })?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {

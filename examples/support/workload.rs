@@ -89,10 +89,7 @@ pub fn start(target: &Target, shape: Shape, ledger: Arc<Ledger>) -> Res<Writers>
     let leads = lead_names()?;
     let writers = leads.len() * shape.writers_per_lead.max(1);
     for w in 0..writers {
-        let (party, authority) = leads
-            .get(w % leads.len())
-            .cloned()
-            .ok_or("no lead units")?;
+        let (party, authority) = leads.get(w % leads.len()).cloned().ok_or("no lead units")?;
         let clients = target
             .ports
             .iter()
@@ -162,7 +159,10 @@ impl Writer {
             });
             let body = json!({ "records": items });
             let ids = loop {
-                match self.send(&mut attempt, "/v1/records", Some(&key), &body).await {
+                match self
+                    .send(&mut attempt, "/v1/records", Some(&key), &body)
+                    .await
+                {
                     Outcome::Answer(200, v) => break record_ids(&v),
                     Outcome::Answer(status, v) if status < 500 && status != 429 => {
                         return Err(format!("batch {key} refused: {status} {v}").into());
@@ -203,7 +203,13 @@ impl Writer {
     }
 
     /// One attempt, on the instance `attempt` points at; a failure moves to the next one.
-    async fn send(&self, attempt: &mut usize, path: &str, key: Option<&str>, body: &Value) -> Outcome {
+    async fn send(
+        &self,
+        attempt: &mut usize,
+        path: &str,
+        key: Option<&str>,
+        body: &Value,
+    ) -> Outcome {
         let Some((client, port)) = self.clients.get(*attempt % self.clients.len()) else {
             return Outcome::Nothing;
         };
@@ -260,7 +266,11 @@ pub async fn replay_all(target: &Target, shape: Shape, ledger: &Ledger) -> Res<u
     let port = *target.ports.first().ok_or("no instance")?;
     let mut clients = Vec::new();
     for (party, _) in &leads {
-        clients.push(super::server::client(&target.pki, Some(lead_code(*party)), port)?);
+        clients.push(super::server::client(
+            &target.pki,
+            Some(lead_code(*party)),
+            port,
+        )?);
     }
     let sent = ledger.sent_batches();
     let mut n = 0;
