@@ -250,10 +250,6 @@ impl Catalog {
     /// The built-in catalogue parsed once per test binary: parsing and indexing it takes about
     /// half a second in a debug build, too long to repeat in every property-test case.
     #[cfg(test)]
-    #[expect(
-        clippy::expect_used,
-        reason = "tests: the shipped catalogue is checked by its own test"
-    )]
     pub(crate) fn for_tests() -> std::sync::Arc<Catalog> {
         static SHARED: std::sync::LazyLock<std::sync::Arc<Catalog>> =
             std::sync::LazyLock::new(|| {

@@ -11,7 +11,6 @@ fn catalog() -> std::sync::Arc<Catalog> {
 }
 
 /// The shipped rules, checked against the catalogue once per test binary.
-#[expect(clippy::expect_used, reason = "tests")]
 fn rules() -> RuleSet {
     static SHARED: std::sync::LazyLock<RuleSet> =
         std::sync::LazyLock::new(|| RuleSet::built_in(&catalog()).expect("the shipped rules"));
