@@ -9,7 +9,9 @@
 //! It runs, on each backend asked for: the crash-and-restart loop (SIGKILLs of the server and,
 //! on PostgreSQL, `pg_ctl restart -m immediate` of its own cluster and restarts of its own
 //! Redis), the connector outage, three instances on one PostgreSQL and one Redis, the table of
-//! hostile requests against a live server, and the fuzzing of the client-input readers; then
+//! hostile requests against a live server, the failpoints of the write path (an error or an
+//! abort at every statement of a push, a revocation, a repair and an outbox claim), and the
+//! fuzzing of the client-input readers; then
 //! prints per test what was tried (counts, the seed) and each promise as held or FAILED, and
 //! exits 1 if any failed. docs/RELIABILITY.md has the figures of the long run.
 //!
@@ -21,11 +23,21 @@
 mod checker;
 #[path = "support/connector.rs"]
 mod connector;
+#[path = "support/failpoints.rs"]
+#[expect(
+    dead_code,
+    reason = "the sampled plan is CI's (tests/it/failpoints.rs)"
+)]
+mod failpoints;
 #[path = "support/fuzz.rs"]
 mod fuzz;
 #[path = "support/proof.rs"]
 mod proof;
 #[path = "../benches/support/records.rs"]
+#[expect(
+    clippy::duplicate_mod,
+    reason = "fuzz.rs loads the record builders privately too"
+)]
 mod records;
 #[path = "support/server.rs"]
 mod server;
@@ -51,9 +63,12 @@ struct Args {
     /// sqlite, postgres or both.
     #[arg(long, default_value = "both")]
     backend: String,
-    /// Only these tests (comma-separated): crash, outage, instances, fuzz.
+    /// Only these tests (comma-separated): crash, outage, instances, failpoints, fuzz.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// The failpoints test: the most hit ordinals tried per point and action.
+    #[arg(long, default_value_t = 6)]
+    ordinals: u32,
     /// The penex binary [default: target/<profile>/penex].
     #[arg(long)]
     server_bin: Option<std::path::PathBuf>,
@@ -73,12 +88,17 @@ async fn main() -> server::Res<()> {
         "sqlite" => vec![Backend::Sqlite],
         "postgres" => vec![Backend::Postgres],
         "both" => vec![Backend::Sqlite, Backend::Postgres],
-        other => return Err(format!("--backend {other}: expected sqlite, postgres or both").into()),
+        other => {
+            return Err(format!("--backend {other}: expected sqlite, postgres or both").into());
+        }
     };
     let wants = |t: &str| args.only.is_empty() || args.only.iter().any(|o| o == t);
     let minutes = args.minutes.max(1);
     let bin = server::binary(args.server_bin.as_deref())?;
-    println!("penex proof harness: seed {seed}, about {minutes} min, binary {}", bin.display());
+    println!(
+        "penex proof harness: seed {seed}, about {minutes} min, binary {}",
+        bin.display()
+    );
     let started = Instant::now();
     let mut reports: Vec<Report> = Vec::new();
     let mut show = |r: Report| {
@@ -102,6 +122,9 @@ async fn main() -> server::Res<()> {
         }
         if *backend == Backend::Postgres && wants("instances") {
             show(proof::instances(&o).await?);
+        }
+        if wants("failpoints") {
+            show(proof::failpoints(&o, args.ordinals).await?);
         }
     }
     if wants("fuzz") {
