@@ -9,8 +9,9 @@
 //! It runs, on each backend asked for: the crash-and-restart loop (SIGKILLs of the server and,
 //! on PostgreSQL, `pg_ctl restart -m immediate` of its own cluster and restarts of its own
 //! Redis), the connector outage, three instances on one PostgreSQL and one Redis, the table of
-//! hostile requests against a live server (once per backend), and the fuzzing of the
-//! client-input readers; then
+//! hostile requests against a live server (once per backend), the failpoints of the write path
+//! (an error or an abort at every statement of a push, a revocation, a repair and an outbox
+//! claim), and the fuzzing of the client-input readers; then
 //! prints per test what was tried (counts, the seed) and each promise as held or FAILED, and
 //! exits 1 if any failed. docs/RELIABILITY.md has the figures of the long run.
 //!
@@ -22,6 +23,12 @@
 mod checker;
 #[path = "support/connector.rs"]
 mod connector;
+#[path = "support/failpoints.rs"]
+#[expect(
+    dead_code,
+    reason = "the sampled plan is CI's (tests/it/failpoints.rs)"
+)]
+mod failpoints;
 #[path = "support/fuzz.rs"]
 mod fuzz;
 #[path = "support/hostile.rs"]
@@ -54,9 +61,12 @@ struct Args {
     /// sqlite, postgres or both.
     #[arg(long, default_value = "both")]
     backend: String,
-    /// Only these tests (comma-separated): crash, outage, instances, hostile, fuzz.
+    /// Only these tests (comma-separated): crash, outage, instances, hostile, failpoints, fuzz.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// The failpoints test: the most hit ordinals tried per point and action.
+    #[arg(long, default_value_t = 6)]
+    ordinals: u32,
     /// The penex binary [default: target/<profile>/penex].
     #[arg(long)]
     server_bin: Option<std::path::PathBuf>,
@@ -114,6 +124,9 @@ async fn main() -> server::Res<()> {
         }
         if wants("hostile") {
             show(proof::hostile_table(&o).await?);
+        }
+        if wants("failpoints") {
+            show(proof::failpoints(&o, args.ordinals).await?);
         }
     }
     if wants("fuzz") {

@@ -280,6 +280,15 @@ pub fn http_server(
 /// `penex serve`.
 pub async fn serve(settings: Settings, migrate: bool) -> Result<(), StartError> {
     let listen = settings.listen;
+    // Before anything is written: the harness's points must be armed for the first request.
+    let failpoints =
+        crate::store::failpoint::configure_from_env().map_err(StartError::Failpoints)?;
+    if failpoints > 0 {
+        tracing::warn!(
+            failpoints,
+            "failpoints armed from FAILPOINTS (a test build)"
+        );
+    }
     let prepared = prepare(settings, migrate).await?;
     let listener = std::net::TcpListener::bind(listen)
         .map_err(|e| StartError::Io(format!("cannot listen on {listen}: {e}")))?;

@@ -9,7 +9,8 @@
 //!   revocation one `record.revoked`) and every event its delivery state;
 //! - the audit chain verifies;
 //! - each idempotency key maps to one answer (every answer given under a key is the same);
-//! - every answered revocation is stored.
+//! - every answered revocation is stored;
+//! - every answered repair (信用修复) is stored.
 //!
 //! Included with `#[path]`; needs `server.rs` as `super::server`.
 
@@ -42,6 +43,8 @@ struct Inner {
     answers: BTreeMap<String, Vec<Vec<String>>>,
     /// Record ids whose revocation was answered (200, or 409 for a retry that found it done).
     revoked: BTreeSet<String>,
+    /// Record ids whose repair was answered (200, or 409 for a retry that found it done).
+    repaired: BTreeSet<String>,
     /// Requests answered with a 5xx, by status.
     server_errors: BTreeMap<u16, u64>,
     /// Requests that got no answer at all (refused, reset, timed out) and were sent again.
@@ -72,6 +75,11 @@ impl Ledger {
     /// A revocation of `record_id` was answered.
     pub fn revoked(&self, record_id: &str) {
         self.lock().revoked.insert(record_id.to_owned());
+    }
+
+    /// A repair of `record_id` was answered.
+    pub fn repaired(&self, record_id: &str) {
+        self.lock().repaired.insert(record_id.to_owned());
     }
 
     /// A request was answered with a server error (a 503 while a dependency is down is
@@ -156,6 +164,8 @@ struct RecordRow {
     version: i64,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     revoked: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    repaired: bool,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -187,7 +197,8 @@ pub fn run(url: &str, ledger: &Ledger) -> Res<Vec<Check>> {
     let mut conn = penex::store::DatabaseUrl::parse(url)?.establish()?;
     let records: Vec<RecordRow> = diesel::sql_query(
         "SELECT id, authority_code, decision_no, version, \
-         (revoked_at IS NOT NULL) AS revoked FROM records",
+         (revoked_at IS NOT NULL) AS revoked, (repaired_at IS NOT NULL) AS repaired \
+         FROM records",
     )
     .load(&mut conn)?;
     let versions: Vec<Version> =
@@ -390,6 +401,19 @@ pub fn run(url: &str, ledger: &Ledger) -> Res<Vec<Check>> {
         "every answered revocation is stored",
         &unrevoked,
         format!("{} revocations", inner.revoked.len()),
+    ));
+
+    // Answered repairs are stored.
+    let unrepaired: Vec<String> = inner
+        .repaired
+        .iter()
+        .filter(|id| !by_id.get(id.as_str()).is_some_and(|r| r.repaired))
+        .cloned()
+        .collect();
+    out.push(check(
+        "every answered repair is stored",
+        &unrepaired,
+        format!("{} repairs", inner.repaired.len()),
     ));
 
     // No 500.

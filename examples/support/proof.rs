@@ -13,6 +13,8 @@
 //!   counted once across the three.
 //!
 //! - [`hostile_table`]: the hostile requests of `hostile.rs` against a live server.
+//! - [`failpoints`]: every failpoint of the write path × {error, abort} × hit ordinal, one
+//!   server start each, on one database (`failpoints.rs`).
 //!
 //! After each, [`checker::run`] compares what the clients were told with the database. Needs
 //! `server.rs`, `services.rs`, `checker.rs`, `workload.rs`, `connector.rs`, `hostile.rs` and
@@ -544,6 +546,51 @@ pub async fn connector_outage(o: &Options) -> Res<Report> {
         ],
         checks,
         secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The failpoints: every point × action × ordinal (at most `max_ordinals`), the checker after
+/// each case.
+pub async fn failpoints(o: &Options, max_ordinals: u32) -> Res<Report> {
+    let dep = Deployment::new(o.backend)?;
+    let outcome = super::failpoints::run(super::failpoints::Options {
+        bin: o.bin.clone(),
+        data_dir: dep.data.clone(),
+        database_url: dep.database_url.clone(),
+        redis_url: dep.redis.as_ref().map(Redis::url),
+        plan: super::failpoints::Plan::All { max_ordinals },
+        ready: READY,
+    })
+    .await?;
+    let mut tried = vec![format!(
+        "up to {max_ordinals} ordinals per point and action"
+    )];
+    tried.extend(outcome.summary());
+    let mut checks = outcome.last_checks.clone();
+    checks.push(Check {
+        promise: "every check held after every case",
+        held: outcome.held(),
+        detail: format!(
+            "{} checks after {} cases, {} did not hold",
+            outcome.checks_run,
+            outcome.tried,
+            outcome.broken.len()
+        ),
+    });
+    checks.push(Check {
+        promise: "every case tried fired its point",
+        held: outcome.not_fired.is_empty(),
+        detail: format!(
+            "{} distinct point × action × ordinal fired, {} not",
+            outcome.fired.len(),
+            outcome.not_fired.len()
+        ),
+    });
+    Ok(Report {
+        test: format!("failpoints in the write path, {}", o.backend.name()),
+        tried,
+        checks,
+        secs: outcome.secs,
     })
 }
 

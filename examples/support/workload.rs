@@ -64,7 +64,7 @@ impl Writers {
 }
 
 /// The name of each party's lead unit as records write it (`处罚机关`).
-fn lead_names() -> Res<Vec<(Party, String)>> {
+pub fn lead_names() -> Res<Vec<(Party, String)>> {
     let units = penex::domain::registry::parse_units_toml(&std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/config/units.toml"
@@ -250,7 +250,7 @@ async fn pause() {
 }
 
 /// The record ids of a push answer, in item order.
-fn record_ids(answer: &Value) -> Vec<String> {
+pub fn record_ids(answer: &Value) -> Vec<String> {
     answer["items"]
         .as_array()
         .map(|items| {

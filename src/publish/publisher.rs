@@ -361,13 +361,18 @@ impl Worker {
         let leased = blocking(&self.pool, move |c| {
             store::conn::write_tx(c, |c| {
                 let now = store::now_utc();
-                store::outbox::lease(c, &owner, now, now + lease, limit)
+                let rows = store::outbox::lease(c, &owner, now, now + lease, limit)?;
+                store::failpoint::hit("outbox.lease_commit")?;
+                Ok::<_, StoreError>(rows)
             })
         })
         .await?;
         if leased.is_empty() {
             return Ok(0);
         }
+        // Claimed and committed, nothing delivered yet: a crash here leaves the rows leased
+        // until their lease runs out.
+        store::failpoint::hit("outbox.leased")?;
         let n = leased.len();
         let deliveries = leased.into_iter().map(|row| async move {
             let attempt = deliver(&self.client, &self.config.url, &row.event_id, &row.jws).await;
@@ -376,6 +381,7 @@ impl Worker {
         let results = futures_util::future::join_all(deliveries).await;
         for (row, attempt) in results {
             self.record(row, attempt).await?;
+            store::failpoint::hit("outbox.marked")?;
         }
         Ok(n)
     }

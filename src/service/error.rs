@@ -126,3 +126,24 @@ impl From<crate::cache::CacheError> for Error {
 
 /// The result of a service operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_injected_failpoint_error_is_the_database_unavailable() {
+        // What `store::failpoint` injects must be answered 503, never 500.
+        let e = Error::from(crate::store::failpoint::lost_connection("push.commit"));
+        assert!(
+            matches!(
+                e,
+                Error::Unavailable {
+                    what: "the database",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+}

@@ -52,10 +52,12 @@ pub fn repair(
     by: &Repairer<'_>,
     target: &Target,
 ) -> Result<Repaired> {
-    store::conn::write_tx(conn, |c| -> Result<Repaired> {
+    let repaired = store::conn::write_tx(conn, |c| -> Result<Repaired> {
+        store::failpoint::hit("repair.basis")?;
         let ids = basis(c, target)?;
         let mut rows = Vec::with_capacity(ids.len());
         for id in &ids {
+            store::failpoint::hit("repair.find")?;
             rows.push(store::records::find(c, id)?.ok_or(Error::NotFound)?);
         }
         let outside: Vec<String> = rows
@@ -106,17 +108,20 @@ pub fn repair(
         }
         let now = store::now_utc();
         for r in &rows {
+            store::failpoint::hit("repair.mark")?;
             store::flags::repair_record(c, &r.id, by.actor, now)?;
         }
         let subjects: Vec<String> = rows.iter().filter_map(|r| r.subject_id.clone()).collect();
         let policy = policy_set.on(by.today);
         // Lock order: subjects (in reevaluate), then the audit chain, then events.
+        store::failpoint::hit("repair.flags")?;
         let changes = reevaluate(c, &policy, &subjects, Cause::Repair, "repair")?;
         let flag = match target {
             Target::Flag(f) => Some(f.as_str()),
             Target::Records(_) => None,
         };
         for r in &rows {
+            store::failpoint::hit("repair.audit")?;
             store::audit::append(
                 c,
                 &store::audit::NewAudit {
@@ -128,14 +133,21 @@ pub fn repair(
             )?;
         }
         for r in &rows {
+            store::failpoint::hit("repair.event")?;
             crate::service::events::emit_repaired(c, emitter, &r.id, by.actor)?;
         }
+        store::failpoint::hit("repair.flag_events")?;
         crate::service::events::emit_flag_changes(c, emitter, &changes)?;
+        store::failpoint::hit("repair.commit")?;
         Ok(Repaired {
             records: ids,
             flags: changes.into_iter().map(|ch| ch.flag).collect(),
         })
-    })
+    })?;
+    // Committed: a failure from here on loses the answer, never the repair (a retry is
+    // answered 409 `not_repairable`, repaired already).
+    store::failpoint::hit("repair.committed")?;
+    Ok(repaired)
 }
 
 /// The record ids a target names; a flag must be active and its stored basis readable.

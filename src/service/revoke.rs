@@ -42,6 +42,7 @@ pub fn revoke(
     note: Option<&str>,
     emitter: &crate::service::events::Emitter,
 ) -> Result<bool, StoreError> {
+    store::failpoint::hit("revoke.recheck")?;
     let Some(row) = store::records::find(conn, record_id)? else {
         return Ok(false);
     };
@@ -49,6 +50,7 @@ pub fn revoke(
         return Ok(false);
     }
     let now = store::now_utc();
+    store::failpoint::hit("revoke.update")?;
     store::records::revoke(conn, record_id, actor, reason.as_str(), note, now)?;
     // A revoked record leaves its conflict (the other side may keep jurisdiction alone) and
     // the flags it supported. Locks are taken in one order everywhere: the subject's row,
@@ -56,10 +58,13 @@ pub fn revoke(
     let mut flag_changes = Vec::new();
     if let Some(subject) = row.subject_id {
         let subjects = [subject];
+        store::failpoint::hit("revoke.conflicts")?;
         conflicts::reconcile_subjects(conn, policy, &subjects)?;
+        store::failpoint::hit("revoke.flags")?;
         flag_changes =
             crate::service::flags::reevaluate(conn, policy, &subjects, Cause::Change, "revoke")?;
     }
+    store::failpoint::hit("revoke.audit")?;
     store::audit::append(
         conn,
         &store::audit::NewAudit {
@@ -69,7 +74,9 @@ pub fn revoke(
             detail: &serde_json::json!({ "reason": reason.as_str() }).to_string(),
         },
     )?;
+    store::failpoint::hit("revoke.event")?;
     crate::service::events::emit_revoked(conn, emitter, record_id, actor)?;
+    store::failpoint::hit("revoke.flag_events")?;
     crate::service::events::emit_flag_changes(conn, emitter, &flag_changes)?;
     Ok(true)
 }
@@ -109,6 +116,7 @@ pub fn revoke_as(
         .with_field_code("required", "expected a non-empty note"));
     }
     store::conn::write_tx(conn, |c| -> crate::service::Result<()> {
+        store::failpoint::hit("revoke.find")?;
         let row = store::records::find(c, record_id)?.ok_or(Error::NotFound)?;
         let authority = crate::domain::unit::UnitCode::parse(&row.authority_code)
             .map_err(|e| Error::Internal(format!("record {record_id}: authority code: {e}")))?;
@@ -124,6 +132,7 @@ pub fn revoke_as(
             note.as_deref(),
             emitter,
         )? {
+            store::failpoint::hit("revoke.commit")?;
             Ok(())
         } else {
             Err(Error::refused(
@@ -131,5 +140,9 @@ pub fn revoke_as(
                 format!("record {record_id} is already revoked"),
             ))
         }
-    })
+    })?;
+    // Committed: a failure from here on loses the answer, never the revocation (a retry is
+    // answered 409 `already_revoked`).
+    store::failpoint::hit("revoke.committed")?;
+    Ok(())
 }

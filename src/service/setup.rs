@@ -47,6 +47,10 @@ pub enum StartError {
     /// File-system trouble.
     #[error("{0}")]
     Io(String),
+    /// The `FAILPOINTS` variable names an unknown point, is malformed, or is set in a build
+    /// without failpoints (`store::failpoint`).
+    #[error("{0}")]
+    Failpoints(String),
 }
 
 /// Reads the registry file.

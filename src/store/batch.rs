@@ -158,6 +158,7 @@ impl BatchStore {
         let mut bs = BatchStore::default();
         let ids = dedup(wanted.record_ids);
         for chunk in ids.chunks(IN_CHUNK) {
+            super::failpoint::hit("push.load_records")?;
             let query = records::table
                 .filter(records::id.eq_any(chunk))
                 .order(records::id);
@@ -189,6 +190,7 @@ impl BatchStore {
         let mut owners = Vec::new();
         for (kind, values) in by_kind {
             for chunk in dedup(values).chunks(IN_CHUNK) {
+                super::failpoint::hit("push.load_keys")?;
                 let found: Vec<(String, String)> = subject_keys::table
                     .filter(subject_keys::key_kind.eq(&kind))
                     .filter(subject_keys::key_value.eq_any(chunk))
@@ -201,11 +203,13 @@ impl BatchStore {
             }
         }
         let owners = dedup(owners);
+        super::failpoint::hit("push.load_subjects")?;
         for s in super::subjects::find_many(conn, &owners)? {
             bs.know(s);
         }
         // The names the batch's subjects were already seen under, so none is added twice.
         for chunk in owners.chunks(IN_CHUNK) {
+            super::failpoint::hit("push.load_names")?;
             let rows: Vec<(String, String)> = subject_names::table
                 .filter(subject_names::subject_id.eq_any(chunk))
                 .select((subject_names::subject_id, subject_names::name))
@@ -218,6 +222,7 @@ impl BatchStore {
         // ones are shared by thousands, and they are never linked).
         let names = dedup(wanted.linkable_names);
         for chunk in names.chunks(IN_CHUNK) {
+            super::failpoint::hit("push.load_linkable")?;
             let rows: Vec<(String, SubjectRow)> = subject_names::table
                 .inner_join(subjects::table)
                 .filter(subject_names::name.eq_any(chunk))
@@ -227,6 +232,7 @@ impl BatchStore {
                 bs.remember_name(&s.id, &name);
                 bs.know(s);
             }
+            super::failpoint::hit("push.load_weak")?;
             let weak: Vec<SubjectRow> = subjects::table
                 .filter(subjects::name.eq_any(chunk))
                 .filter(subjects::strong.eq(false))
@@ -433,6 +439,7 @@ impl BatchStore {
             .collect();
         new_rows.sort_by(|a, b| a.id.cmp(b.id));
         for chunk in new_rows.chunks(INSERT_CHUNK) {
+            super::failpoint::hit("push.insert_subjects")?;
             on_each_backend!(conn, c => diesel::insert_into(subjects::table)
                 .values(chunk)
                 .execute(c))?;
@@ -444,6 +451,7 @@ impl BatchStore {
             .filter(|id| !fresh.contains(id.as_str()))
         {
             if let Some(s) = self.subjects.get(id) {
+                super::failpoint::hit("push.set_link")?;
                 super::subjects::set_link(
                     conn,
                     id,
@@ -465,6 +473,7 @@ impl BatchStore {
             .collect();
         keys.sort_by(|a, b| (a.key_kind, a.key_value).cmp(&(b.key_kind, b.key_value)));
         for chunk in keys.chunks(INSERT_CHUNK) {
+            super::failpoint::hit("push.insert_keys")?;
             on_each_backend!(conn, c => diesel::insert_into(subject_keys::table)
                 .values(chunk)
                 .execute(c))?;
@@ -483,12 +492,14 @@ impl BatchStore {
             .collect();
         names.sort_by(|a, b| (a.subject_id, a.name).cmp(&(b.subject_id, b.name)));
         for chunk in names.chunks(INSERT_CHUNK) {
+            super::failpoint::hit("push.insert_names")?;
             on_each_backend!(conn, c => diesel::insert_into(subject_names::table)
                 .values(chunk)
                 .execute(c))?;
         }
         let mut submission_ids: HashMap<i64, i64> = HashMap::with_capacity(self.submissions.len());
         for chunk in self.submissions.chunks(INSERT_CHUNK) {
+            super::failpoint::hit("push.insert_submissions")?;
             let ids: Vec<(i64, i64)> = on_each_backend!(conn, c => diesel::insert_into(submissions::table)
                 .values(chunk)
                 .returning((submissions::item_index, submissions::id))
@@ -499,12 +510,14 @@ impl BatchStore {
         // By id (the map's order); a record stored before the batch gets its new version.
         for (id, r) in self.written {
             if self.stored_before.contains(&id) {
+                super::failpoint::hit("push.update_record")?;
                 super::records::update(conn, &r)?;
             } else {
                 inserts.push(r);
             }
         }
         for chunk in inserts.chunks(INSERT_CHUNK) {
+            super::failpoint::hit("push.insert_records")?;
             on_each_backend!(conn, c => diesel::insert_into(records::table)
                 .values(chunk)
                 .execute(c))?;
@@ -524,6 +537,7 @@ impl BatchStore {
             });
         }
         for chunk in versions.chunks(INSERT_CHUNK) {
+            super::failpoint::hit("push.insert_versions")?;
             on_each_backend!(conn, c => diesel::insert_into(record_versions::table)
                 .values(chunk)
                 .execute(c))?;

@@ -12,6 +12,7 @@ pub mod conflicts;
 pub mod conn;
 pub mod events;
 pub mod exemptions;
+pub mod failpoint;
 pub mod flags;
 pub mod outbox;
 pub mod queries;

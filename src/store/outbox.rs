@@ -68,6 +68,7 @@ pub fn lease(
     until: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<Leased>, StoreError> {
+    super::failpoint::hit("outbox.lease")?;
     let seqs: Vec<SeqRow> = match conn {
         AnyConnection::Postgresql(c) => diesel::sql_query(LEASE_PG)
             .bind::<Timestamp, _>(until)
@@ -87,6 +88,7 @@ pub fn lease(
         return Ok(Vec::new());
     }
     let seqs: Vec<i64> = seqs.into_iter().map(|s| s.event_seq).collect();
+    super::failpoint::hit("outbox.lease_read")?;
     let rows: Vec<(i64, String, String, String, i64)> = outbox::table
         .inner_join(events::table)
         .filter(outbox::event_seq.eq_any(&seqs))
@@ -120,6 +122,7 @@ pub fn mark_delivered(
     status: i64,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
+    super::failpoint::hit("outbox.mark_delivered")?;
     let n = diesel::update(
         outbox::table
             .find(seq)
@@ -148,6 +151,7 @@ pub fn mark_failed(
     error: &str,
     next: Option<NaiveDateTime>,
 ) -> Result<bool, StoreError> {
+    super::failpoint::hit("outbox.mark_failed")?;
     let target = outbox::table
         .find(seq)
         .filter(outbox::lease_owner.eq(owner))

@@ -14,6 +14,7 @@ mod contract;
 mod crash;
 mod dashboard_browser;
 mod demo;
+mod failpoints;
 mod faults;
 mod hostile;
 mod http_collaboration;

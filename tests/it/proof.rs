@@ -10,9 +10,15 @@
 mod checker;
 #[path = "../../examples/support/connector.rs"]
 mod connector;
+#[path = "../../examples/support/failpoints.rs"]
+pub mod failpoints;
 #[path = "../../examples/support/fuzz.rs"]
 mod fuzz;
 #[path = "../../examples/support/proof.rs"]
+#[expect(
+    dead_code,
+    reason = "the failpoints test samples its cases itself (tests/it/failpoints.rs)"
+)]
 mod harness;
 #[path = "../../examples/support/hostile.rs"]
 pub mod hostile;

@@ -32,6 +32,7 @@ pub fn apply(
     let mut outcomes = Vec::with_capacity(items.len());
     let mut probe = Probe::default();
     for p in items {
+        store::failpoint::hit("push.item")?;
         let outcome = match &p.item {
             Prepared::Rejected {
                 index,
@@ -71,9 +72,13 @@ pub fn apply(
     bs.flush(conn)?;
     // Links by name follow from what is stored now, whatever the order it came in (links
     // never count towards a flag, so the flags below do not depend on them).
+    store::failpoint::hit("push.relink")?;
     let link_changes = links::relink(conn, &probe, &format!("push {}", meta.batch_id), now)?;
+    store::failpoint::hit("push.touched")?;
     let mut touched = Touched::load(conn, &subjects)?;
+    store::failpoint::hit("push.conflicts")?;
     mark_conflicts(conn, &meta.policy, &mut touched, &mut outcomes)?;
+    store::failpoint::hit("push.flags")?;
     let flag_changes = crate::service::flags::reevaluate_touched(
         conn,
         &meta.policy,
@@ -83,6 +88,7 @@ pub fn apply(
     )?;
     // The events are built before the audit append, so the span that holds the audit and
     // event heads (and so serializes concurrent writers) only numbers, signs and inserts them.
+    store::failpoint::hit("push.event_drafts")?;
     let mut drafts = crate::service::events::outcome_drafts(
         conn,
         &outcomes,
@@ -91,6 +97,7 @@ pub fn apply(
         touched.records.values().flatten(),
     )?;
     drafts.extend(crate::service::events::flag_drafts(&flag_changes)?);
+    store::failpoint::hit("push.stage_events")?;
     let staged = crate::service::events::stage(conn, meta.emitter, drafts)?;
     let count = |s: ItemStatus| outcomes.iter().filter(|o| o.status == s).count();
     let mut detail = serde_json::json!({
@@ -108,6 +115,7 @@ pub fn apply(
     {
         d.insert("links".into(), serde_json::json!(link_changes));
     }
+    store::failpoint::hit("push.audit")?;
     store::audit::append(
         conn,
         &store::audit::NewAudit {
@@ -117,6 +125,7 @@ pub fn apply(
             detail: &detail.to_string(),
         },
     )?;
+    store::failpoint::hit("push.write_events")?;
     crate::service::events::write_staged(conn, meta.emitter, staged)?;
     Ok(outcomes)
 }
@@ -202,6 +211,7 @@ pub fn push<T: Serialize>(
     answer: impl Fn(Vec<ItemOutcome>) -> T,
 ) -> crate::service::Result<Pushed<T>> {
     let pushed = write_tx_retrying(conn, |c| {
+        store::failpoint::hit("push.find_idempotent")?;
         if let Some(key) = meta.idempotency_key
             && let Some((request_hash, answer)) =
                 store::records::find_idempotent(c, meta.unit_code, key)?
@@ -215,9 +225,14 @@ pub fn push<T: Serialize>(
         if let Some(key) = meta.idempotency_key {
             let json = serde_json::to_string(&response)
                 .map_err(|e| StoreError::Corrupt(format!("the answer does not serialize: {e}")))?;
+            store::failpoint::hit("push.insert_idempotent")?;
             store::records::insert_idempotent(c, meta.unit_code, key, request_hash, &json)?;
         }
+        store::failpoint::hit("push.commit")?;
         Ok(Pushed::Stored(response))
     })?;
+    // Committed: a failure from here on loses the answer, never the batch (a retry with the
+    // same key is answered from what was kept).
+    store::failpoint::hit("push.committed")?;
     Ok(pushed)
 }
