@@ -186,6 +186,13 @@ struct Count {
     n: i64,
 }
 
+/// The number a `SELECT COUNT(*) AS n …` answers, on a connection of its own.
+pub fn count(url: &str, sql: &str) -> Res<i64> {
+    let mut conn = penex::store::DatabaseUrl::parse(url)?.establish()?;
+    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut conn)?;
+    Ok(rows.first().map_or(0, |r| r.n))
+}
+
 #[derive(diesel::QueryableByName)]
 struct Version {
     #[diesel(sql_type = diesel::sql_types::Text)]

@@ -17,12 +17,11 @@
 //! Included with `#[path]`; needs `server.rs`, `checker.rs`, `workload.rs`, `connector.rs` and
 //! `benches/support/records.rs` as siblings (`super::…`).
 
-use super::checker::{self, Check, Ledger, Sent};
+use super::checker::{self, Check, Ledger, Sent, count};
 use super::connector::Connector;
 use super::records;
 use super::server::{Res, Server, Spec, client, lead_code};
 use super::workload::{lead_names, record_ids};
-use diesel::RunQueryDsl;
 use penex::domain::party::Party;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -493,18 +492,6 @@ impl Run {
         }
         Ok(())
     }
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn count(url: &str, sql: &str) -> Res<i64> {
-    let mut conn = penex::store::DatabaseUrl::parse(url)?.establish()?;
-    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut conn)?;
-    Ok(rows.first().map_or(0, |r| r.n))
 }
 
 /// The hits of each point in a log written with `return(trace)` everywhere.

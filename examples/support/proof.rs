@@ -20,7 +20,7 @@
 //! `server.rs`, `services.rs`, `checker.rs`, `workload.rs`, `connector.rs`, `hostile.rs` and
 //! `benches/support/records.rs` as siblings.
 
-use super::checker::{self, Check, Ledger};
+use super::checker::{self, Check, Ledger, count};
 use super::connector::{Connector, Fault};
 use super::server::{Res, Server, Spec, free_port};
 use super::services::{Postgres, Redis};
@@ -284,18 +284,6 @@ fn audit_verify(spec: &Spec) -> Check {
             Err(e) => e.to_string(),
         },
     }
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn count(url: &str, sql: &str) -> Res<i64> {
-    let mut conn = penex::store::DatabaseUrl::parse(url)?.establish()?;
-    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut conn)?;
-    Ok(rows.first().map_or(0, |r| r.n))
 }
 
 /// Waits until no event is left to deliver, or `max` passes. An event waiting behind a dead
