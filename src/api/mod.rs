@@ -325,7 +325,11 @@ const JSON_CODINGS: [&str; 4] = ["identity", "gzip", "deflate", "br"];
 pub fn check_request_head(req: &HttpRequest) -> Result<(), ApiError> {
     let headers = req.headers();
     let fields = headers.len();
-    let bytes = req.uri().to_string().len()
+    // The target's length without formatting it (this runs on every request).
+    let uri = req.uri();
+    let target = uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    let bytes = target
         + headers
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 4)
