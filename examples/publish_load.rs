@@ -33,6 +33,9 @@ struct Args {
     database_url: Option<String>,
     workers: u32,
     batch: u32,
+    instances: usize,
+    round: u32,
+    in_flight: u32,
 }
 
 fn args() -> Args {
@@ -42,6 +45,9 @@ fn args() -> Args {
         database_url: None,
         workers: 4,
         batch: 32,
+        instances: 2,
+        round: 256,
+        in_flight: 64,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -52,6 +58,9 @@ fn args() -> Args {
             "--database-url" => a.database_url = Some(v),
             "--workers" => a.workers = v.parse().expect("--workers N"),
             "--batch" => a.batch = v.parse().expect("--batch N"),
+            "--instances" => a.instances = v.parse().expect("--instances N"),
+            "--round" => a.round = v.parse().expect("--round N"),
+            "--in-flight" => a.in_flight = v.parse().expect("--in-flight N"),
             other => panic!("unknown option {other}"),
         }
     }
@@ -123,9 +132,9 @@ fn emit_unsigned(pool: &store::Pool, n: usize, offset: usize) {
                     "record": record_state(i), "basis": {"batch_id": "bench"},
                 })
                 .to_string();
-                store::events::insert(
+                store::events::insert_many(
                     c,
-                    &store::events::EventRow {
+                    &[store::events::EventRow {
                         seq,
                         id,
                         event_type: "record.published".into(),
@@ -136,8 +145,7 @@ fn emit_unsigned(pool: &store::Pool, n: usize, offset: usize) {
                         payload,
                         kid: "none".into(),
                         created_at: store::now_utc(),
-                    },
-                    true,
+                    }],
                 )?;
             }
             Ok::<_, store::StoreError>(())
@@ -211,6 +219,24 @@ async fn plain_receiver(pki: &Path, port: u16, out: PathBuf) -> actix_web::dev::
     handle
 }
 
+/// Events the sink stored, and how many came after a later event of their subject.
+fn sink_order(path: &Path) -> (usize, usize) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut last: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let (mut lines, mut out_of_order) = (0, 0);
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let subject = v["event"]["subject"]["id"].as_str().unwrap().to_owned();
+        let seq = v["event"]["seq"].as_i64().unwrap();
+        if last.get(&subject).is_some_and(|l| *l >= seq) {
+            out_of_order += 1;
+        }
+        last.insert(subject, seq);
+        lines += 1;
+    }
+    (lines, out_of_order)
+}
+
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
     sorted[rank.min(sorted.len()) - 1]
@@ -253,16 +279,50 @@ async fn run(a: Args) {
         backoff_max: Duration::from_millis(200),
         workers: a.workers,
         batch_size: a.batch,
+        round_events: a.round,
+        round_in_flight: a.in_flight,
         lease: Duration::from_secs(30),
         poll: Duration::from_millis(2),
     };
     println!(
-        "backend {}, {} events, {} workers x batch {}",
+        "backend {}, {} events, {} publisher instances (each: the cursor task, rounds of {} \
+         with {} in flight, and {} exception workers x batch {})",
         if sqlite { "sqlite" } else { "postgres" },
         a.events,
+        a.instances,
+        a.round,
+        a.in_flight,
         if sqlite { 1 } else { a.workers },
         a.batch
     );
+    // Several instances on one database: each its own publisher (own owner ids, own metrics).
+    let spawn_all = |port: u16| {
+        let handles: Vec<_> = (0..a.instances.max(1))
+            .map(|_| {
+                let m = std::sync::Arc::new(publisher::Metrics::default());
+                let h = publisher::spawn(
+                    pool.clone(),
+                    client.clone(),
+                    config(port),
+                    sqlite,
+                    m.clone(),
+                );
+                (h, m)
+            })
+            .collect();
+        handles
+    };
+    let stop_all = |handles: Vec<(
+        publisher::PublisherHandle,
+        std::sync::Arc<publisher::Metrics>,
+    )>| async move {
+        let mut sends = 0;
+        for (h, m) in handles {
+            h.stop(Duration::from_secs(5)).await;
+            sends += m.snapshot().attempts;
+        }
+        sends
+    };
 
     // Signed.
     let emitter = state.emitter();
@@ -286,16 +346,10 @@ async fn run(a: Args) {
     let (sink, _) = penex::publish::sink::bind(&sink_args).await.unwrap();
     let sink_handle = sink.handle();
     actix_web::rt::spawn(sink);
-    let metrics = std::sync::Arc::new(publisher::Metrics::default());
-    let h = publisher::spawn(
-        pool.clone(),
-        client.clone(),
-        config(sink_port),
-        sqlite,
-        metrics.clone(),
-    );
+    let handles = spawn_all(sink_port);
     let signed = drain(&pool, a.events as i64).await;
-    h.stop(Duration::from_secs(5)).await;
+    let signed_sends = stop_all(handles).await;
+    let (lines, out_of_order) = sink_order(&dir.join("sink.jsonl"));
 
     // Unsigned.
     let plain = plain_receiver(&pki, plain_port, dir.join("plain.jsonl")).await;
@@ -307,20 +361,14 @@ async fn run(a: Args) {
             .unwrap();
     }
     let emit_unsigned_t = t.elapsed();
-    let h = publisher::spawn(
-        pool.clone(),
-        client.clone(),
-        config(plain_port),
-        sqlite,
-        metrics.clone(),
-    );
+    let handles = spawn_all(plain_port);
     let unsigned = drain(&pool, 2 * a.events as i64).await;
-    h.stop(Duration::from_secs(5)).await;
+    stop_all(handles).await;
     plain.stop(true).await;
 
     let rate = |d: Duration| a.events as f64 / d.as_secs_f64();
     println!(
-        "emit (write event + outbox row, 100 per transaction): signed {:.0}/s, unsigned {:.0}/s",
+        "emit (write event, 100 per transaction): signed {:.0}/s, unsigned {:.0}/s",
         rate(emit_signed_t),
         rate(emit_unsigned_t)
     );
@@ -328,6 +376,20 @@ async fn run(a: Args) {
         "delivered to the sink over mTLS:                     signed {:.0}/s (verified), unsigned {:.0}/s",
         rate(signed),
         rate(unsigned)
+    );
+    println!(
+        "signed run: {} requests sent for {} events ({} sent twice); the sink stored {} events, \
+         {} out of their subject's order",
+        signed_sends,
+        a.events,
+        signed_sends.saturating_sub(a.events as u64),
+        lines,
+        out_of_order
+    );
+    assert_eq!(lines, a.events, "the sink must hold every event once");
+    assert_eq!(
+        out_of_order, 0,
+        "events must arrive in their subject's order"
     );
 
     // Revoke → withdrawal delivered.
@@ -337,13 +399,7 @@ async fn run(a: Args) {
         let server = penex::app::http_server(prepared, listener).unwrap();
         let server_handle = server.handle();
         actix_web::rt::spawn(server);
-        let h = publisher::spawn(
-            pool.clone(),
-            client.clone(),
-            config(sink_port),
-            sqlite,
-            metrics,
-        );
+        let handles = spawn_all(sink_port);
         let lead = {
             let read = |p: &str| std::fs::read(pki.join(p)).unwrap();
             let cfg = penex::tls::config::client_config(
@@ -424,7 +480,7 @@ async fn run(a: Args) {
             pct(&lat, 50.0).as_secs_f64() * 1000.0,
             pct(&lat, 99.0).as_secs_f64() * 1000.0
         );
-        h.stop(Duration::from_secs(5)).await;
+        stop_all(handles).await;
         server_handle.stop(true).await;
     }
     sink_handle.stop(true).await;

@@ -91,8 +91,12 @@ pub struct PublishSettings {
     pub backoff_max_ms: u64,
     /// Concurrent publisher workers per instance (SQLite: always 1).
     pub workers: u32,
-    /// Rows a worker leases at once.
+    /// Exceptions (events being retried) a worker leases at once.
     pub batch_size: u32,
+    /// Events the cursor reads from the log per round (`store::outbox`).
+    pub round_events: u32,
+    /// Deliveries of one round in flight at once (each subject's events go one after another).
+    pub round_in_flight: u32,
     /// How long a lease lasts, in seconds: a worker that dies mid-delivery leaves its rows to
     /// others after this.
     pub lease_secs: u64,
@@ -285,6 +289,8 @@ impl Settings {
         if p.retry_limit == 0
             || p.workers == 0
             || p.batch_size == 0
+            || p.round_events == 0
+            || p.round_in_flight == 0
             || p.lease_secs == 0
             || p.backoff_base_ms == 0
             || p.backoff_max_ms < p.backoff_base_ms
@@ -292,7 +298,7 @@ impl Settings {
             || p.poll_ms == 0
         {
             return Err(ConfigError::Invalid(
-                "publish: retry_limit, workers, batch_size, lease_secs, poll_ms, \
+                "publish: retry_limit, workers, batch_size, round_events, round_in_flight, lease_secs, poll_ms, \
                  request_timeout_ms and backoff_base_ms must be at least 1, and backoff_max_ms \
                  at least backoff_base_ms"
                     .into(),

@@ -211,8 +211,11 @@ pub fn run(url: &str, ledger: &Ledger) -> Res<Vec<Check>> {
     let versions: Vec<Version> =
         diesel::sql_query("SELECT record_id FROM record_versions").load(&mut conn)?;
     let events: Vec<EventRow> = diesel::sql_query(
-        "SELECT e.seq, e.event_type, e.record_id, (o.event_seq IS NOT NULL) AS has_outbox \
-         FROM events e LEFT JOIN outbox o ON o.event_seq = e.seq ORDER BY e.seq",
+        "SELECT e.seq, e.event_type, e.record_id, \
+           (x.event_seq IS NULL OR x.event_seq <= c.delivered_through) AS has_outbox \
+         FROM events e CROSS JOIN delivery_cursors c \
+         LEFT JOIN delivery_exceptions x ON x.connector = c.connector AND x.event_seq = e.seq \
+         WHERE c.connector = 'platform' ORDER BY e.seq",
     )
     .load(&mut conn)?;
     let head: Vec<Count> =
@@ -318,12 +321,16 @@ pub fn run(url: &str, ledger: &Ledger) -> Res<Vec<Check>> {
         format!("{} events, seq 1..={last}", events.len()),
     ));
 
-    // Every change has its event, every event its delivery state.
+    // Every change has its event, every event a consistent delivery state (the log is the
+    // outbox: the cursor plus the exceptions behind it).
     let mut per_record: HashMap<&str, (u32, u32)> = HashMap::new();
     let mut no_outbox = Vec::new();
     for e in &events {
         if !e.has_outbox {
-            no_outbox.push(format!("event {} has no delivery state", e.seq));
+            no_outbox.push(format!(
+                "event {} is a delivery exception beyond the delivery cursor",
+                e.seq
+            ));
         }
         if let Some(r) = &e.record_id {
             let entry = per_record.entry(r.as_str()).or_default();

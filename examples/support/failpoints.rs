@@ -462,14 +462,16 @@ impl Run {
         Ok(())
     }
 
-    /// Waits until the outbox has nothing pending (a dead server restarted on the way).
+    /// Waits until nothing is left to deliver (a dead server restarted on the way).
     async fn drain(&mut self, server: &mut Server) -> Res<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             self.revive(server).await?;
             if count(
                 &self.o.database_url,
-                "SELECT COUNT(*) AS n FROM outbox WHERE status <> 'delivered'",
+                "SELECT (SELECT COUNT(*) FROM delivery_exceptions WHERE status <> 'delivered') \
+                   + (SELECT COUNT(*) FROM events e, delivery_cursors c \
+                      WHERE c.connector = 'platform' AND e.seq > c.delivered_through) AS n",
             )? == 0
             {
                 return Ok(());

@@ -294,8 +294,13 @@ async fn drained(url: &str, max: Duration) -> Res<bool> {
     while Instant::now() < deadline {
         let deliverable = count(
             url,
-            "SELECT COUNT(*) AS n FROM outbox o WHERE o.status = 'pending' AND NOT EXISTS \
-             (SELECT 1 FROM outbox d WHERE d.subject_id = o.subject_id AND d.status = 'dead')",
+            "SELECT COUNT(*) AS n FROM ( \
+               SELECT e.subject_id FROM events e, delivery_cursors c \
+               WHERE c.connector = 'platform' AND e.seq > c.delivered_through \
+               UNION ALL \
+               SELECT x.subject_id FROM delivery_exceptions x WHERE x.status = 'pending') p \
+             WHERE NOT EXISTS (SELECT 1 FROM delivery_exceptions d \
+                               WHERE d.subject_id = p.subject_id AND d.status = 'dead')",
         )?;
         if deliverable == 0 {
             return Ok(true);
@@ -360,14 +365,18 @@ fn delivery_checks(url: &str, connector: &Connector) -> Res<Vec<Check>> {
                 last_error: Option<String>,
             }
             let rows: Vec<State> = diesel::sql_query(format!(
-                "SELECT status, attempts, last_error FROM outbox WHERE event_id = '{}'",
+                "SELECT status, attempts, last_error FROM delivery_exceptions WHERE event_id = '{}' \
+                 UNION ALL \
+                 SELECT 'after the cursor' AS status, c.head_attempts AS attempts, c.last_error \
+                 FROM delivery_cursors c, events e \
+                 WHERE e.id = '{0}' AND e.seq > c.delivered_through",
                 id.replace('\'', "")
             ))
             .load(&mut conn)?;
             rows.first()
                 .map(|r| {
                     format!(
-                        " (outbox: {}, {} attempts, last error {:?})",
+                        " (delivery: {}, {} attempts, last error {:?})",
                         r.status, r.attempts, r.last_error
                     )
                 })
@@ -406,13 +415,14 @@ fn delivery_checks(url: &str, connector: &Connector) -> Res<Vec<Check>> {
 /// subjects) is delivered, checks that every dead letter used its retry budget, retries them
 /// with `penex outbox retry --all-dead` and waits until everything is delivered.
 async fn recover(url: &str, spec: &Spec, retry_limit: i64, wait: Duration) -> Res<Vec<Check>> {
-    const DEAD: &str = "SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'";
+    const DEAD: &str = "SELECT COUNT(*) AS n FROM delivery_exceptions WHERE status = 'dead'";
     let drained_first = drained(url, wait).await?;
     let dead = count(url, DEAD)?;
     let dead_early = count(
         url,
         &format!(
-            "SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead' AND attempts < {retry_limit}"
+            "SELECT COUNT(*) AS n FROM delivery_exceptions \
+             WHERE status = 'dead' AND attempts < {retry_limit}"
         ),
     )?;
     let retried = spec.run(&["outbox", "retry", "--all-dead"])?;

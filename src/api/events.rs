@@ -196,11 +196,11 @@ pub struct OutboxPage {
     pub stats: store::outbox::OutboxStats,
 }
 
-/// Outbox rows, e.g. the dead letters.
+/// Events' delivery state, e.g. the dead letters.
 #[utoipa::path(
     operation_id = "list_outbox",
     tag = "events",
-    description = "Roles: operator. Delivery rows with their attempts and last error.",
+    description = "Roles: operator. Events with their delivery state: pending (after the delivery cursor, or an exception being retried), delivered or dead, with attempts and the last error. `stats` counts over the whole log.",
     security(("mtls" = [])),
     params(OutboxQuery),
     responses(

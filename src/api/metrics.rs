@@ -78,7 +78,7 @@ impl Metrics {
             &["outcome"],
         )?;
         let outbox = IntGaugeVec::new(
-            Opts::new("outbox_events", "Outbox rows by status, all instances"),
+            Opts::new("outbox_events", "Events by delivery status, all instances"),
             &["status"],
         )?;
         let outbox_oldest = IntGauge::new(

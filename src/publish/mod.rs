@@ -1,6 +1,7 @@
 //! Publishing to the credit platform: the signing keys of events (written in the same
-//! transaction as the change they describe, by `service::events`), the transactional outbox
-//! drained by publisher workers over mutual TLS ([`publisher`]), and a reference receiver for
+//! transaction as the change they describe, by `service::events`), the event log as the
+//! outbox, delivered along a cursor per connector by the publisher over mutual TLS
+//! ([`publisher`]), and a reference receiver for
 //! integrators and tests ([`sink`]).
 //!
 //! Must not depend on: actix routes (the feed and operator routes live in `api`). SQL lives in

@@ -1,7 +1,8 @@
 //! Events: every change the credit platform must mirror (a record published, corrected or
 //! revoked; later every flag transition) becomes an event in the SAME transaction as the
 //! change: the next gap-free sequence number, a payload with the subject's identifiers masked
-//! as for analysts, a JWS signed once with the current key, and a pending outbox row.
+//! as for analysts, a JWS signed once with the current key. The event log is the outbox: the
+//! publisher's cursor delivers it (`store::outbox`), so nothing else is written per event.
 //!
 //! Flags plug in with one call to [`emit`] per transition (an [`EventDraft`] with a `flag.*`
 //! type, the flag's state and its basis).
@@ -127,7 +128,7 @@ fn subject_view(row: Option<&store::subjects::SubjectRow>, subject_id: &str) -> 
     v
 }
 
-/// Writes one event and its outbox row in the caller's transaction; returns the stored row.
+/// Writes one event in the caller's transaction; returns the stored row.
 pub fn emit(
     conn: &mut Conn,
     emitter: &Emitter,
@@ -138,7 +139,7 @@ pub fn emit(
         .ok_or_else(|| StoreError::Corrupt("no event was written".into()))
 }
 
-/// Writes these events, in order, with consecutive sequence numbers, and their outbox rows in
+/// Writes these events, in order, with consecutive sequence numbers, in
 /// the caller's transaction: [`stage`] then [`write_staged`].
 pub fn emit_many(
     conn: &mut Conn,
@@ -236,7 +237,7 @@ fn payload_text(id: &str, seq: i64, rest: &str) -> String {
 
 /// Takes the staged events' sequence numbers (the `events` head stays locked until the
 /// transaction ends: call after the audit append), signs each payload and writes the events
-/// and their outbox rows with multi-row inserts. Returns the stored rows.
+/// with multi-row inserts. Returns the stored rows.
 pub fn write_staged(
     conn: &mut Conn,
     emitter: &Emitter,
@@ -268,7 +269,7 @@ pub fn write_staged(
             created_at: staged.created_at,
         });
     }
-    store::events::insert_many(conn, &rows, true)?;
+    store::events::insert_many(conn, &rows)?;
     for row in &rows {
         tracing::debug!(event.seq = row.seq, event.id = %row.id, event.r#type = %row.event_type, "event emitted");
     }

@@ -842,7 +842,7 @@ pub struct Delivery {
 /// publisher counters (`metrics`).
 pub fn delivery(c: &mut Conn, metrics: &Metrics) -> Result<Delivery, StoreError> {
     let stats = crate::publish::publisher::stats(c, metrics)?;
-    let times = store::stats::delivery_times(c, 10_000)?;
+    let times = store::outbox::delivery_times(c, 10_000)?;
     let dead = store::outbox::list(c, Some("dead"), 0, 20)?;
     let mut ms: Vec<i64> = times
         .iter()

@@ -215,6 +215,17 @@ pub fn revert_all_migrations(conn: &mut AnyConnection) -> Result<usize, StoreErr
     Ok(reverted.len())
 }
 
+/// Reverts the newest applied migration; its name (used by the migration tests to stand
+/// before one migration with data of the old shape).
+pub fn revert_last_migration(conn: &mut AnyConnection) -> Result<String, StoreError> {
+    let reverted = match conn {
+        AnyConnection::Postgresql(c) => c.revert_last_migration(PG_MIGRATIONS),
+        AnyConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(reverted.to_string())
+}
+
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so two writers never deadlock
 /// upgrading read locks), an ordinary transaction on PostgreSQL.
 pub fn write_tx<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>

@@ -1,4 +1,5 @@
-//! Events for the credit platform and their outbox rows, written in the caller's transaction.
+//! Events for the credit platform, written in the caller's transaction. The event log is also
+//! the outbox: delivery state is a cursor over it (`store::outbox`).
 //!
 //! Invariant: sequence numbers are gap-free and commit in order. [`next_seq`] increments the
 //! `chain_heads` row `events` with `UPDATE … RETURNING`; on PostgreSQL the row lock is held until
@@ -8,7 +9,7 @@
 //! audit head (`store::audit::append`) before the events head, never the other way round.
 
 use super::conn::on_each_backend;
-use super::schema::{chain_heads, events, outbox};
+use super::schema::{chain_heads, events};
 use super::{Conn, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -71,29 +72,12 @@ struct NewEvent<'a> {
     created_at: NaiveDateTime,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = outbox)]
-#[diesel(treat_none_as_default_value = false)]
-struct NewOutbox<'a> {
-    event_seq: i64,
-    event_id: &'a str,
-    subject_id: &'a str,
-    status: &'a str,
-    attempts: i64,
-    next_attempt_at: NaiveDateTime,
-    created_at: NaiveDateTime,
-}
-
 /// Rows per multi-row insert: well under both backends' limits on bound parameters.
 const CHUNK: usize = 500;
 
-/// Inserts an event and, when `deliver`, its pending outbox row.
-pub fn insert(conn: &mut Conn, row: &EventRow, deliver: bool) -> Result<(), StoreError> {
-    insert_many(conn, std::slice::from_ref(row), deliver)
-}
-
-/// Inserts events and, when `deliver`, their pending outbox rows, with multi-row inserts.
-pub fn insert_many(conn: &mut Conn, rows: &[EventRow], deliver: bool) -> Result<(), StoreError> {
+/// Inserts events with multi-row inserts. The log is the outbox: nothing else is written for
+/// their delivery (`store::outbox`).
+pub fn insert_many(conn: &mut Conn, rows: &[EventRow]) -> Result<(), StoreError> {
     for chunk in rows.chunks(CHUNK) {
         let values: Vec<NewEvent<'_>> = chunk
             .iter()
@@ -113,23 +97,6 @@ pub fn insert_many(conn: &mut Conn, rows: &[EventRow], deliver: bool) -> Result<
         on_each_backend!(conn, c => diesel::insert_into(events::table)
             .values(&values)
             .execute(c))?;
-        if deliver {
-            let outbox_rows: Vec<NewOutbox<'_>> = chunk
-                .iter()
-                .map(|row| NewOutbox {
-                    event_seq: row.seq,
-                    event_id: &row.id,
-                    subject_id: &row.subject_id,
-                    status: "pending",
-                    attempts: 0,
-                    next_attempt_at: row.created_at,
-                    created_at: row.created_at,
-                })
-                .collect();
-            on_each_backend!(conn, c => diesel::insert_into(outbox::table)
-                .values(&outbox_rows)
-                .execute(c))?;
-        }
     }
     Ok(())
 }

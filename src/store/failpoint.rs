@@ -73,14 +73,23 @@ pub const POINTS: &[&str] = &[
     "repair.flag_events",
     "repair.commit",
     "repair.committed",
-    // An outbox claim and its delivery mark: `store/outbox.rs`, `publish/publisher.rs`.
+    // Delivery: `store/outbox.rs`, `publish/publisher.rs`. A round of the cursor (lease, read,
+    // deliver, record) ...
+    "outbox.lease_cursor",
+    "outbox.read_round",
+    "outbox.leased",
+    "outbox.commit_round",
+    "outbox.insert_exceptions",
+    "outbox.head_failed",
+    "outbox.marked",
+    // ... and a retry of exceptions (claim, deliver, mark each).
     "outbox.lease",
     "outbox.lease_read",
     "outbox.lease_commit",
-    "outbox.leased",
+    "outbox.exceptions_leased",
     "outbox.mark_delivered",
     "outbox.mark_failed",
-    "outbox.marked",
+    "outbox.exception_marked",
 ];
 
 /// The failpoint `name`: `Ok(())` unless it is configured to fire now (then [`fire`]).

@@ -237,12 +237,38 @@ diesel::table! {
 }
 
 diesel::table! {
-    outbox (event_seq) {
+    delivery_cursors (connector) {
+        connector -> Text,
+        delivered_through -> BigInt,
+        lease_owner -> Nullable<Text>,
+        leased_until -> Nullable<Timestamp>,
+        head_attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        last_status -> Nullable<BigInt>,
+        sends -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    delivery_rounds (connector, through) {
+        connector -> Text,
+        through -> BigInt,
+        from_seq -> BigInt,
+        delivered_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    delivery_exceptions (connector, event_seq) {
+        connector -> Text,
         event_seq -> BigInt,
         event_id -> Text,
         subject_id -> Text,
         status -> Text,
         attempts -> BigInt,
+        sends -> BigInt,
         next_attempt_at -> Timestamp,
         leased_until -> Nullable<Timestamp>,
         lease_owner -> Nullable<Text>,
@@ -350,7 +376,7 @@ diesel::joinable!(collab_steps -> collab_items (item_id));
 diesel::joinable!(collab_attachments -> collab_items (item_id));
 diesel::joinable!(collab_event_audience -> collab_events (seq));
 diesel::joinable!(record_versions -> records (record_id));
-diesel::joinable!(outbox -> events (event_seq));
+diesel::joinable!(delivery_exceptions -> events (event_seq));
 diesel::joinable!(subject_keys -> subjects (subject_id));
 diesel::joinable!(subject_names -> subjects (subject_id));
 
@@ -371,7 +397,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     subject_names,
     subject_keys,
     events,
-    outbox,
+    delivery_cursors,
+    delivery_exceptions,
+    delivery_rounds,
     collab_items,
     collab_steps,
     collab_attachments,

@@ -6,7 +6,7 @@
 //! `percentile_cont`, SQLite has none). Whatever differs between the backends is computed in
 //! Rust by the caller from what these functions return.
 
-use super::schema::{conflicts, exemptions, flags, outbox, records, subjects, submissions};
+use super::schema::{conflicts, exemptions, flags, records, subjects, submissions};
 use super::{Conn, StoreError};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::{count, count_star};
@@ -233,23 +233,6 @@ pub fn submissions_of_units(
         q = q.filter(submissions::unit_code.eq_any(u.to_vec()));
     }
     Ok(q.load(conn)?)
-}
-
-/// Creation and delivery times of the most recent `limit` delivered events.
-pub fn delivery_times(
-    conn: &mut Conn,
-    limit: i64,
-) -> Result<Vec<(NaiveDateTime, NaiveDateTime)>, StoreError> {
-    let rows: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = outbox::table
-        .filter(outbox::status.eq("delivered"))
-        .order(outbox::event_seq.desc())
-        .limit(limit)
-        .select((outbox::created_at, outbox::delivered_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(c, d)| d.map(|d| (c, d)))
-        .collect())
 }
 
 /// Stored submissions per outcome (all instances), for `/metrics`.

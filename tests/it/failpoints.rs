@@ -153,9 +153,11 @@ fn sample(seed: u64) -> Vec<Case> {
         ),
         (
             &[
-                "outbox.lease_read",
+                "outbox.lease_cursor",
+                "outbox.read_round",
                 "outbox.leased",
-                "outbox.mark_delivered",
+                "outbox.commit_round",
+                "outbox.insert_exceptions",
                 "outbox.marked",
             ],
             3,

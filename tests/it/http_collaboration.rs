@@ -219,7 +219,7 @@ async fn a_transfer_runs_from_sending_to_closing_and_every_step_is_signed_on_the
     }
     assert!(feed(&app, &app.unit(JIAXING)).await.is_empty());
     assert_eq!(app.count_rows("events").await, 0);
-    assert_eq!(app.count_rows("outbox").await, 0);
+    assert_eq!(app.count_rows("delivery_exceptions").await, 0);
     // Every step is in the audit chain, and the chain holds.
     let audit = app.state.db(penex::store::audit::verify).await.unwrap();
     assert!(

@@ -508,7 +508,7 @@ async fn delivery_figures_agree_with_the_outbox() {
         assert_eq!(item["status"], "accepted");
     }
     let analyst = app.client(Who::Analyst);
-    let rows = app.count_rows("outbox").await;
+    let rows = app.count_rows("events").await;
     assert!(rows >= 5);
     let d = app.get_ok(&analyst, "/v1/stats/delivery").await;
     // No connector in tests: everything is waiting.
@@ -516,33 +516,59 @@ async fn delivery_figures_agree_with_the_outbox() {
     assert_eq!(d["outbox"]["delivered"], 0);
     assert_eq!(d["latency"]["samples"], 0);
     assert!(d["latency"]["p50_ms"].is_null());
-    // Deliver them (as the publisher would), the k-th after k × 100 ms, and one dead letter.
+    // Deliver them as the publisher's cursor would, one round per event, the k-th after
+    // k × 100 ms; the first is refused (a dead letter).
     let lat: Vec<i64> = app
         .state
         .db(|c| {
             use diesel::prelude::*;
-            use penex::store::schema::outbox;
-            let rows: Vec<(i64, chrono::NaiveDateTime)> = outbox::table
-                .order(outbox::event_seq)
-                .select((outbox::event_seq, outbox::created_at))
+            use penex::store::outbox::{self, NewException, PLATFORM, Round};
+            use penex::store::schema::events;
+            let rows: Vec<(i64, String, String, chrono::NaiveDateTime)> = events::table
+                .order(events::seq)
+                .select((
+                    events::seq,
+                    events::id,
+                    events::subject_id,
+                    events::created_at,
+                ))
                 .load(c)?;
+            let now = penex::store::now_utc();
+            assert!(
+                outbox::lease_cursor(c, PLATFORM, "test", now, now + chrono::Duration::hours(1))?
+                    .is_some()
+            );
             let mut lat = Vec::new();
-            for (k, (seq, created)) in rows.iter().enumerate() {
-                if k == 0 {
-                    diesel::update(outbox::table.find(seq))
-                        .set(outbox::status.eq("dead"))
-                        .execute(c)?;
-                    continue;
-                }
+            for (k, (seq, id, subject, created)) in rows.iter().enumerate() {
                 let ms = (k as i64) * 100;
-                diesel::update(outbox::table.find(seq))
-                    .set((
-                        outbox::status.eq("delivered"),
-                        outbox::delivered_at
-                            .eq(Some(*created + chrono::Duration::milliseconds(ms))),
-                    ))
-                    .execute(c)?;
-                lat.push(ms);
+                let at = *created + chrono::Duration::milliseconds(ms);
+                let exceptions = if k == 0 {
+                    vec![NewException {
+                        connector: PLATFORM.into(),
+                        event_seq: *seq,
+                        event_id: id.clone(),
+                        subject_id: subject.clone(),
+                        status: "dead".into(),
+                        attempts: 1,
+                        sends: 0,
+                        next_attempt_at: at,
+                        last_error: Some("HTTP 400".into()),
+                        last_status: Some(400),
+                        created_at: *created,
+                    }]
+                } else {
+                    lat.push(ms);
+                    Vec::new()
+                };
+                let round = Round {
+                    from_through: seq - 1,
+                    through: *seq,
+                    sends: 1,
+                    exceptions,
+                    now: at,
+                    until: at + chrono::Duration::hours(1),
+                };
+                assert!(outbox::commit_round(c, PLATFORM, "test", &round)?);
             }
             Ok(lat)
         })
@@ -636,7 +662,7 @@ async fn metrics_are_for_operators_and_local_scrapers_and_agree_with_the_traffic
         sample(&text, "penex_ingest_submissions{outcome=\"rejected\"}"),
         Some(1.0)
     );
-    let outbox = app.count_rows("outbox").await as f64;
+    let outbox = app.count_rows("events").await as f64;
     assert_eq!(
         sample(&text, "penex_outbox_events{status=\"pending\"}"),
         Some(outbox)

@@ -263,7 +263,9 @@ async fn events_are_written_signed_masked_and_delivered_to_the_sink() {
     let text = serde_json::to_string(&events).unwrap();
     assert!(!text.contains(&id_no), "an ID number left in clear");
     assert!(text.contains(&penex::domain::mask::mask_id_no(&id_no)));
-    assert_eq!(app.count_rows("outbox").await, 6);
+    // The log is the outbox: no delivery row is written with an event.
+    assert_eq!(app.count_rows("events").await, 6);
+    assert_eq!(app.count_rows("delivery_exceptions").await, 0);
 
     // Roles: integrators and operators read the feed; units and analysts do not.
     for (who, status) in [
@@ -421,6 +423,11 @@ async fn a_connector_down_then_back_gets_the_whole_backlog_in_order() {
         let s = state.db(penex::store::outbox::stats).await.unwrap();
         assert_eq!(s.delivered, 0);
         if s.retrying > 0 {
+            // The connector is down, not the events: the cursor waits and backs off, and
+            // nothing is written per event.
+            assert!(s.head_attempts > 0, "{s:?}");
+            assert_eq!(s.delivered_through, 0);
+            assert_eq!(app.count_rows("delivery_exceptions").await, 0);
             break;
         }
         assert!(Instant::now() < deadline, "no retry seen");
