@@ -17,8 +17,11 @@
 //! - nothing is written before [`BatchStore::flush`], and the caller's transaction holds it all.
 
 use super::conn::{AnyConnection, on_each_backend};
-use super::records::{NewSubmission, RecordRow, RecordWrite};
-use super::schema::{record_versions, records, subject_keys, subject_names, subjects, submissions};
+use super::records::{NewSubmission, NewSubmissionBatch, RecordRow, RecordWrite};
+use super::schema::{
+    record_versions, records, subject_keys, subject_names, subjects, submission_batches,
+    submissions,
+};
 use super::subjects::SubjectRow;
 use super::{Conn, IN_CHUNK, StoreError};
 use crate::normalize::names::NameKeys;
@@ -139,6 +142,7 @@ pub struct BatchStore {
     relinked: BTreeSet<String>,
     new_keys: Vec<(String, String, String, NaiveDateTime)>,
     new_names: Vec<(String, String, NaiveDateTime, NameKeys)>,
+    raw_batch: Option<NewSubmissionBatch>,
     submissions: Vec<NewSubmission>,
     written: BTreeMap<String, RecordWrite>,
     versions: Vec<VersionOut>,
@@ -382,6 +386,12 @@ impl BatchStore {
         self.submissions.push(s);
     }
 
+    /// Keeps the batch's raw items, packed: stored once, and every submission of the batch
+    /// refers to it.
+    pub fn set_raw_batch(&mut self, batch: NewSubmissionBatch) {
+        self.raw_batch = Some(batch);
+    }
+
     /// Writes a record's new version (a new record when none is stored under its id) and its
     /// version row, produced by the submission of item `item_index`.
     pub fn write_record(&mut self, record: RecordWrite, item_index: i64) {
@@ -414,11 +424,11 @@ impl BatchStore {
     }
 
     /// Writes everything decided, in an order the foreign keys accept: subjects, their keys
-    /// and names, links, submissions, records, versions. The rows of each table go in the
+    /// and names, links, the batch's raw items, submissions, records, versions. The rows of each table go in the
     /// order of their unique key, so two batches racing for the same new rows meet at the
     /// first one they share (one waits, then fails on the key and is retried) and never wait
     /// for each other in a cycle.
-    pub fn flush(self, conn: &mut Conn) -> Result<(), StoreError> {
+    pub fn flush(mut self, conn: &mut Conn) -> Result<(), StoreError> {
         let mut new_rows: Vec<NewSubjectRow<'_>> = self
             .new_subjects
             .iter()
@@ -496,6 +506,16 @@ impl BatchStore {
             on_each_backend!(conn, c => diesel::insert_into(subject_names::table)
                 .values(chunk)
                 .execute(c))?;
+        }
+        if let Some(batch) = &self.raw_batch {
+            super::failpoint::hit("push.insert_batch")?;
+            let batch_ref: i64 = on_each_backend!(conn, c => diesel::insert_into(submission_batches::table)
+                .values(batch)
+                .returning(submission_batches::id)
+                .get_result(c))?;
+            for s in &mut self.submissions {
+                s.batch_ref = Some(batch_ref);
+            }
         }
         let mut submission_ids: HashMap<i64, i64> = HashMap::with_capacity(self.submissions.len());
         for chunk in self.submissions.chunks(INSERT_CHUNK) {
@@ -686,7 +706,7 @@ mod tests {
                         unit_code: "SH-310000".into(),
                         received_at: now,
                         idempotency_key: None,
-                        raw_json: "{}".into(),
+                        raw_json: Some("{}".into()),
                         outcome: if version.is_some() {
                             "accepted"
                         } else {
@@ -695,6 +715,7 @@ mod tests {
                         .into(),
                         record_id: Some(id.clone()),
                         errors_json: None,
+                        batch_ref: None,
                     });
                     if let Some(version) = version {
                         let date = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();

@@ -37,6 +37,7 @@ pub const POINTS: &[&str] = &[
     "push.set_link",
     "push.insert_keys",
     "push.insert_names",
+    "push.insert_batch",
     "push.insert_submissions",
     "push.update_record",
     "push.insert_records",

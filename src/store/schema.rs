@@ -204,10 +204,25 @@ diesel::table! {
         unit_code -> Text,
         received_at -> Timestamp,
         idempotency_key -> Nullable<Text>,
-        raw_json -> Text,
+        // NULL when the item lives in its batch's body (`batch_ref`).
+        raw_json -> Nullable<Text>,
         outcome -> Text,
         record_id -> Nullable<Text>,
         errors_json -> Nullable<Text>,
+        batch_ref -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    submission_batches (id) {
+        id -> BigInt,
+        batch_id -> Text,
+        unit_code -> Text,
+        received_at -> Timestamp,
+        idempotency_key -> Nullable<Text>,
+        encoding -> Text,
+        item_ends -> Binary,
+        body -> Binary,
     }
 }
 
@@ -351,6 +366,7 @@ diesel::joinable!(collab_attachments -> collab_items (item_id));
 diesel::joinable!(collab_event_audience -> collab_events (seq));
 diesel::joinable!(record_versions -> records (record_id));
 diesel::joinable!(outbox -> events (event_seq));
+diesel::joinable!(submissions -> submission_batches (batch_ref));
 diesel::joinable!(subject_keys -> subjects (subject_id));
 diesel::joinable!(subject_names -> subjects (subject_id));
 
@@ -366,6 +382,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     records,
     record_versions,
     submissions,
+    submission_batches,
     idempotency_keys,
     subjects,
     subject_names,
