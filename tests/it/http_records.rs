@@ -457,6 +457,7 @@ async fn every_push_is_in_the_audit_chain_and_the_chain_verifies() {
 }
 
 /// Every raw item packed in `submission_batches`, decompressed: (item text, batch row id).
+#[expect(clippy::unwrap_used, reason = "test helper")]
 fn stored_raw_items(
     conn: &mut penex::store::Conn,
 ) -> Result<Vec<(String, i64)>, penex::store::StoreError> {
@@ -477,6 +478,7 @@ fn stored_raw_items(
 }
 
 /// A row count of a query (`SELECT COUNT(*) AS n …`), read directly from the database.
+#[expect(clippy::unwrap_used, reason = "test helper")]
 async fn count_where(app: &TestApp, sql: &'static str) -> i64 {
     app.state
         .db(move |c| {
