@@ -70,7 +70,7 @@ struct NewVersion<'a> {
     record_id: &'a str,
     version: i64,
     content_hash: &'a [u8],
-    canonical_json: &'a str,
+    canonical_json: Option<&'a str>,
     submission_id: i64,
     created_at: NaiveDateTime,
 }
@@ -526,6 +526,29 @@ impl BatchStore {
                 .get_results(c))?;
             submission_ids.extend(ids);
         }
+        // The current version's JSON is the record's only: before a stored record is
+        // overwritten, the row of the version it supersedes gets the record's JSON.
+        let superseded: Vec<&str> = self
+            .written
+            .keys()
+            .filter(|id| self.stored_before.contains(*id))
+            .map(String::as_str)
+            .collect();
+        for chunk in superseded.chunks(IN_CHUNK) {
+            super::failpoint::hit("push.keep_version_json")?;
+            diesel::update(
+                record_versions::table
+                    .filter(record_versions::record_id.eq_any(chunk))
+                    .filter(record_versions::canonical_json.is_null()),
+            )
+            .set(
+                record_versions::canonical_json.eq(records::table
+                    .filter(records::id.eq(record_versions::record_id))
+                    .select(records::canonical_json)
+                    .single_value()),
+            )
+            .execute(conn)?;
+        }
         let mut inserts = Vec::new();
         // By id (the map's order); a record stored before the batch gets its new version.
         for (id, r) in self.written {
@@ -542,8 +565,16 @@ impl BatchStore {
                 .values(chunk)
                 .execute(c))?;
         }
+        // The last version of each record written is its current one (NULL: the record's
+        // JSON); a version superseded within the batch keeps its own.
+        let mut current: HashMap<&str, i64> = HashMap::with_capacity(self.versions.len());
+        for v in &self.versions {
+            let last = current.entry(v.record_id.as_str()).or_insert(v.version);
+            *last = (*last).max(v.version);
+        }
         let mut versions = Vec::with_capacity(self.versions.len());
         for v in &self.versions {
+            let is_current = current.get(v.record_id.as_str()) == Some(&v.version);
             let submission_id = submission_ids.get(&v.item_index).copied().ok_or_else(|| {
                 StoreError::Corrupt(format!("no submission stored for item {}", v.item_index))
             })?;
@@ -551,7 +582,7 @@ impl BatchStore {
                 record_id: &v.record_id,
                 version: v.version,
                 content_hash: &v.content_hash,
-                canonical_json: &v.canonical_json,
+                canonical_json: (!is_current).then_some(v.canonical_json.as_str()),
                 submission_id,
                 created_at: v.created_at,
             });
@@ -856,6 +887,26 @@ mod tests {
                 .unwrap();
             let written = first.iter().chain(&second).filter(|o| matches!(o, Op::Record { .. })).count();
             prop_assert!(usize::try_from(versions).unwrap() <= written);
+            // Only the current version's row leaves its JSON to the record, and every version
+            // reads back as written (a version superseded in the first batch, in the second, or
+            // within one batch alike).
+            for r in 0..3 {
+                let id = format!("rec_{r}");
+                let Some(current) = crate::store::records::find(&mut conn, &id).unwrap() else {
+                    continue;
+                };
+                let nulls: Vec<i64> = crate::store::schema::record_versions::table
+                    .filter(crate::store::schema::record_versions::record_id.eq(&id))
+                    .filter(crate::store::schema::record_versions::canonical_json.is_null())
+                    .select(crate::store::schema::record_versions::version)
+                    .load(&mut conn)
+                    .unwrap();
+                prop_assert_eq!(nulls, vec![current.version]);
+                for v in crate::store::records::versions(&mut conn, &id).unwrap() {
+                    let content = v.content_hash.first().copied().unwrap();
+                    prop_assert_eq!(v.canonical_json, format!("{{\"c\":{content}}}"));
+                }
+            }
         }
     }
 }

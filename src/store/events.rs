@@ -162,17 +162,25 @@ pub fn by_seq(conn: &mut Conn, seq: i64) -> Result<Option<EventRow>, StoreError>
         .optional()?)
 }
 
-/// The canonical JSON of one version of a record.
+/// The canonical JSON of one version of a record (the current version's is the record's).
 pub fn version_json(
     conn: &mut Conn,
     record_id: &str,
     version: i64,
 ) -> Result<Option<String>, StoreError> {
-    use super::schema::record_versions;
-    Ok(record_versions::table
+    use super::schema::{record_versions, records};
+    let stored: Option<Option<String>> = record_versions::table
         .filter(record_versions::record_id.eq(record_id))
         .filter(record_versions::version.eq(version))
         .select(record_versions::canonical_json)
         .first(conn)
-        .optional()?)
+        .optional()?;
+    match stored {
+        Some(None) => Ok(records::table
+            .find(record_id)
+            .select(records::canonical_json)
+            .first(conn)
+            .optional()?),
+        other => Ok(other.flatten()),
+    }
 }

@@ -39,6 +39,7 @@ pub const POINTS: &[&str] = &[
     "push.insert_names",
     "push.insert_batch",
     "push.insert_submissions",
+    "push.keep_version_json",
     "push.update_record",
     "push.insert_records",
     "push.insert_versions",

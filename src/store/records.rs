@@ -193,8 +193,7 @@ pub fn revoke(
 }
 
 /// One stored version.
-#[derive(Queryable, Selectable, Debug, Clone)]
-#[diesel(table_name = record_versions)]
+#[derive(Debug, Clone)]
 pub struct VersionRow {
     /// Record id.
     pub record_id: String,
@@ -202,7 +201,7 @@ pub struct VersionRow {
     pub version: i64,
     /// Content hash.
     pub content_hash: Vec<u8>,
-    /// Canonical JSON of that version, sealed.
+    /// Canonical JSON of that version, sealed (the current version's is the record's).
     pub canonical_json: String,
     /// The submission that produced it.
     pub submission_id: i64,
@@ -210,13 +209,56 @@ pub struct VersionRow {
     pub created_at: NaiveDateTime,
 }
 
-/// All versions of a record, oldest first.
+/// A `record_versions` row as stored: `canonical_json` is NULL for the current version.
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = record_versions)]
+struct StoredVersion {
+    record_id: String,
+    version: i64,
+    content_hash: Vec<u8>,
+    canonical_json: Option<String>,
+    submission_id: i64,
+    created_at: NaiveDateTime,
+}
+
+/// All versions of a record, oldest first, each with its JSON.
 pub fn versions(conn: &mut Conn, record_id: &str) -> Result<Vec<VersionRow>, StoreError> {
-    Ok(record_versions::table
+    let rows: Vec<StoredVersion> = record_versions::table
         .filter(record_versions::record_id.eq(record_id))
         .order(record_versions::version.asc())
-        .select(VersionRow::as_select())
-        .load(conn)?)
+        .select(StoredVersion::as_select())
+        .load(conn)?;
+    let current = if rows.iter().any(|v| v.canonical_json.is_none()) {
+        records::table
+            .find(record_id)
+            .select(records::canonical_json)
+            .first::<String>(conn)
+            .optional()?
+    } else {
+        None
+    };
+    rows.into_iter()
+        .map(|v| {
+            let canonical_json = match (v.canonical_json, &current) {
+                (Some(json), _) => json,
+                (None, Some(json)) => json.clone(),
+                (None, None) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "version {} of {record_id} has no JSON and no record",
+                        v.version
+                    )));
+                }
+            };
+            Ok(VersionRow {
+                record_id: v.record_id,
+                version: v.version,
+                content_hash: v.content_hash,
+                canonical_json,
+                submission_id: v.submission_id,
+                created_at: v.created_at,
+            })
+        })
+        .collect()
 }
 
 /// A submission as received.

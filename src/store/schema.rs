@@ -190,7 +190,8 @@ diesel::table! {
         record_id -> Text,
         version -> BigInt,
         content_hash -> Binary,
-        canonical_json -> Text,
+        // NULL for the current version: its JSON is the record's.
+        canonical_json -> Nullable<Text>,
         submission_id -> BigInt,
         created_at -> Timestamp,
     }

@@ -578,3 +578,84 @@ async fn raw_items_are_stored_once_per_batch_and_served_as_sent() {
     assert_eq!(subs[1]["outcome"], "corrected");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn superseded_versions_keep_their_json_and_the_current_one_is_the_records() {
+    let app = TestApp::start().await;
+    let c = app.unit(JINGAN);
+    let v1 = company_record(JINGAN.name, "沪静城管罚字〔2025〕第780号", 780);
+    let mut v2 = v1.clone();
+    v2["CF_NR_FK"] = json!("3");
+    v2["CF_NR"] = json!("罚款人民币叁万元整");
+    let mut v3 = v1.clone();
+    v3["CF_NR_FK"] = json!("4");
+    v3["CF_NR"] = json!("罚款人民币肆万元整");
+    // Version 1 superseded within its own batch, version 2 by a later push.
+    let first: Value = app
+        .push(&c, &json!({"records": [v1, v2]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["items"][1]["status"], "corrected", "{first}");
+    let id = first["items"][0]["record_id"].as_str().unwrap().to_owned();
+    let second = app.push_one(&c, &v3).await;
+    assert_eq!(second["status"], "corrected");
+    assert_eq!(second["version"], 3);
+
+    // Only the current version's row leaves its JSON to the record.
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM record_versions WHERE canonical_json IS NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM record_versions WHERE canonical_json IS NULL \
+             AND version = 3"
+        )
+        .await,
+        1
+    );
+
+    let view = app.get_ok(&c, &format!("/v1/records/{id}")).await;
+    assert_eq!(view["version"], 3);
+    assert_eq!(view["record"]["fine_fen"], 4_000_000);
+    let fines: Vec<&Value> = view["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["record"]["fine_fen"])
+        .collect();
+    assert_eq!(fines, [2_000_000, 3_000_000, 4_000_000]);
+    assert_eq!(view["versions"][2]["record"], view["record"]);
+
+    // Each event carries the JSON of its own version, even the one superseded in its batch.
+    let feed = app
+        .get_json(Who::Integrator, "/v1/events?after=0&limit=100")
+        .await;
+    let of_record: Vec<(i64, i64)> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["record_id"] == id.as_str())
+        .map(|e| {
+            (
+                e["payload"]["record"]["version"].as_i64().unwrap(),
+                e["payload"]["record"]["canonical"]["fine_fen"]
+                    .as_i64()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        of_record,
+        [(1, 2_000_000), (2, 3_000_000), (3, 4_000_000)],
+        "{feed}"
+    );
+    app.stop().await;
+}
