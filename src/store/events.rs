@@ -29,9 +29,7 @@ pub struct EventRow {
     pub record_id: Option<String>,
     /// The flag it concerns, if any.
     pub flag_id: Option<String>,
-    /// The payload (JSON text, the bytes signed in the JWS).
-    pub payload: String,
-    /// The compact JWS.
+    /// The compact JWS; its payload (`crypto::jws::payload_of`) is the event as JSON.
     pub jws: String,
     /// The key id that signed it.
     pub kid: String,
@@ -65,7 +63,6 @@ struct NewEvent<'a> {
     subject_id: &'a str,
     record_id: Option<&'a str>,
     flag_id: Option<&'a str>,
-    payload: &'a str,
     jws: &'a str,
     kid: &'a str,
     created_at: NaiveDateTime,
@@ -104,7 +101,6 @@ pub fn insert_many(conn: &mut Conn, rows: &[EventRow], deliver: bool) -> Result<
                 subject_id: &row.subject_id,
                 record_id: row.record_id.as_deref(),
                 flag_id: row.flag_id.as_deref(),
-                payload: &row.payload,
                 jws: &row.jws,
                 kid: &row.kid,
                 created_at: row.created_at,

@@ -245,7 +245,7 @@ diesel::table! {
         subject_id -> Text,
         record_id -> Nullable<Text>,
         flag_id -> Nullable<Text>,
-        payload -> Text,
+        // The payload is the JWS's: `crypto::jws::payload_of`.
         jws -> Text,
         kid -> Text,
         created_at -> Timestamp,

@@ -659,3 +659,44 @@ async fn superseded_versions_keep_their_json_and_the_current_one_is_the_records(
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_feed_payload_is_the_payload_signed_in_the_jws() {
+    use base64::Engine as _;
+    let app = TestApp::start().await;
+    let c = app.unit(JINGAN);
+    app.push_accepted(
+        &c,
+        &company_record(JINGAN.name, "沪静城管罚字〔2025〕第790号", 790),
+    )
+    .await;
+    let feed = app
+        .get_json(Who::Integrator, "/v1/events?after=0&limit=100")
+        .await;
+    let events = feed["events"].as_array().unwrap();
+    assert!(!events.is_empty(), "{feed}");
+    for e in events {
+        let jws = e["jws"].as_str().unwrap();
+        let segment = jws.split('.').nth(1).unwrap();
+        let signed: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(segment)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(signed.is_object());
+        assert_eq!(e["payload"], signed);
+        assert_eq!(e["payload"]["id"], e["id"]);
+        assert_eq!(e["payload"]["seq"], e["seq"]);
+        assert_eq!(e["payload"]["type"], e["type"]);
+    }
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM events WHERE jws LIKE '%.%.%'"
+        )
+        .await,
+        i64::try_from(events.len()).unwrap()
+    );
+    app.stop().await;
+}
