@@ -374,9 +374,9 @@ fn copy_baseline(
     })
 }
 
-/// The second baseline: every row the push wrote (records, versions, submissions, subjects,
-/// their keys and names, events; no delivery row: the event log is the outbox), exported from the service's tables in PostgreSQL's
-/// binary format and COPYed into empty tables of the same definition (`LIKE … INCLUDING ALL`,
+/// The second baseline: every row the push wrote (records, versions, the batch's raw items,
+/// submissions, subjects, their keys and names, events; no delivery row: the event log is the
+/// outbox), exported from the service's tables in PostgreSQL's binary format and COPYed into empty tables of the same definition (`LIKE … INCLUDING ALL`,
 /// in a schema of their own) in the same run. What one COPY statement per table costs for the
 /// data the API must keep: a floor for the API's own storage cost.
 fn copy_all_baseline(url: &str) -> Res<(Duration, usize)> {
@@ -422,6 +422,7 @@ fn copy_all_baseline(url: &str) -> Res<(Duration, usize)> {
     copy_table!(subjects);
     copy_table!(subject_keys);
     copy_table!(subject_names);
+    copy_table!(submission_batches);
     copy_table!(submissions);
     copy_table!(records);
     copy_table!(record_versions);

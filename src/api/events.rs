@@ -102,7 +102,10 @@ pub async fn list_events(
             .into_iter()
             .map(|r| EventView {
                 seq: r.seq,
-                payload: serde_json::from_str(&r.payload).unwrap_or(Value::Null),
+                payload: crate::crypto::jws::payload_of(&r.jws)
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                    .unwrap_or(Value::Null),
                 id: r.id,
                 event_type: r.event_type,
                 subject_id: r.subject_id,

@@ -210,6 +210,23 @@ fn sign_with_header(
     Ok(out)
 }
 
+/// The payload of a compact JWS (its second part, base64url without padding), NOT verified:
+/// for reading back what penex signed and stored itself. Whoever must trust it verifies with
+/// [`verify_compact`].
+pub fn payload_of(compact: &str) -> Result<Vec<u8>, CryptoError> {
+    let mut parts = compact.split('.');
+    let (Some(_), Some(payload_b64), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(CryptoError::Malformed(
+            "a compact JWS has exactly three parts",
+        ));
+    };
+    URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .map_err(|_| CryptoError::Malformed("payload is not base64url"))
+}
+
 /// Verifies a compact JWS against a key set: the key is selected by the header's `kid`, and the
 /// header's `alg` must equal that key's `alg`. Every failure is an error; nothing panics.
 pub fn verify_compact(jws: &str, jwks: &Jwks) -> Result<VerifiedJws, CryptoError> {
@@ -342,6 +359,21 @@ mod tests {
     }
 
     #[test]
+    fn payload_of_reads_the_second_part_and_refuses_anything_else() {
+        let s = signer();
+        let payload = "{\"名称\":\"张三\",\"n\":1}".as_bytes();
+        let jws = sign_compact(&s, payload, None).unwrap();
+        assert_eq!(payload_of(&jws).unwrap(), payload);
+        for bad in ["", "a.b", "a.b.c.d", "a.!!.c", "a.YQ=.c"] {
+            assert!(
+                matches!(payload_of(bad), Err(CryptoError::Malformed(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(payload_of("x.YWJj.y").unwrap(), b"abc");
+    }
+
+    #[test]
     fn round_trip_with_and_without_typ() {
         let s = signer();
         let jwks = jwks_of(&[&s]);
@@ -350,6 +382,7 @@ mod tests {
             let jws = sign_compact(&s, payload, typ).unwrap();
             let v = verify_compact(&jws, &jwks).unwrap();
             assert_eq!(v.payload, payload);
+            assert_eq!(payload_of(&jws).unwrap(), payload);
             assert_eq!(v.kid, "k1");
             assert_eq!(v.header["alg"], "Ed25519");
             assert_eq!(v.header["kid"], "k1");

@@ -263,7 +263,6 @@ pub fn write_staged(
             subject_id: e.subject_id,
             record_id: e.record_id,
             flag_id: e.flag_id,
-            payload,
             jws,
             kid: signer.kid().to_owned(),
             created_at: staged.created_at,

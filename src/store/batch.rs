@@ -17,8 +17,11 @@
 //! - nothing is written before [`BatchStore::flush`], and the caller's transaction holds it all.
 
 use super::conn::{AnyConnection, on_each_backend};
-use super::records::{NewSubmission, RecordRow, RecordWrite};
-use super::schema::{record_versions, records, subject_keys, subject_names, subjects, submissions};
+use super::records::{NewSubmission, NewSubmissionBatch, RecordRow, RecordWrite};
+use super::schema::{
+    record_versions, records, subject_keys, subject_names, subjects, submission_batches,
+    submissions,
+};
 use super::subjects::SubjectRow;
 use super::{Conn, IN_CHUNK, StoreError};
 use crate::normalize::names::NameKeys;
@@ -67,7 +70,7 @@ struct NewVersion<'a> {
     record_id: &'a str,
     version: i64,
     content_hash: &'a [u8],
-    canonical_json: &'a str,
+    canonical_json: Option<&'a str>,
     submission_id: i64,
     created_at: NaiveDateTime,
 }
@@ -139,6 +142,7 @@ pub struct BatchStore {
     relinked: BTreeSet<String>,
     new_keys: Vec<(String, String, String, NaiveDateTime)>,
     new_names: Vec<(String, String, NaiveDateTime, NameKeys)>,
+    raw_batch: Option<NewSubmissionBatch>,
     submissions: Vec<NewSubmission>,
     written: BTreeMap<String, RecordWrite>,
     versions: Vec<VersionOut>,
@@ -382,6 +386,12 @@ impl BatchStore {
         self.submissions.push(s);
     }
 
+    /// Keeps the batch's raw items, packed: stored once, and every submission of the batch
+    /// refers to it.
+    pub fn set_raw_batch(&mut self, batch: NewSubmissionBatch) {
+        self.raw_batch = Some(batch);
+    }
+
     /// Writes a record's new version (a new record when none is stored under its id) and its
     /// version row, produced by the submission of item `item_index`.
     pub fn write_record(&mut self, record: RecordWrite, item_index: i64) {
@@ -414,11 +424,11 @@ impl BatchStore {
     }
 
     /// Writes everything decided, in an order the foreign keys accept: subjects, their keys
-    /// and names, links, submissions, records, versions. The rows of each table go in the
+    /// and names, links, the batch's raw items, submissions, records, versions. The rows of each table go in the
     /// order of their unique key, so two batches racing for the same new rows meet at the
     /// first one they share (one waits, then fails on the key and is retried) and never wait
     /// for each other in a cycle.
-    pub fn flush(self, conn: &mut Conn) -> Result<(), StoreError> {
+    pub fn flush(mut self, conn: &mut Conn) -> Result<(), StoreError> {
         let mut new_rows: Vec<NewSubjectRow<'_>> = self
             .new_subjects
             .iter()
@@ -497,6 +507,16 @@ impl BatchStore {
                 .values(chunk)
                 .execute(c))?;
         }
+        if let Some(batch) = &self.raw_batch {
+            super::failpoint::hit("push.insert_batch")?;
+            let batch_ref: i64 = on_each_backend!(conn, c => diesel::insert_into(submission_batches::table)
+                .values(batch)
+                .returning(submission_batches::id)
+                .get_result(c))?;
+            for s in &mut self.submissions {
+                s.batch_ref = Some(batch_ref);
+            }
+        }
         let mut submission_ids: HashMap<i64, i64> = HashMap::with_capacity(self.submissions.len());
         for chunk in self.submissions.chunks(INSERT_CHUNK) {
             super::failpoint::hit("push.insert_submissions")?;
@@ -505,6 +525,29 @@ impl BatchStore {
                 .returning((submissions::item_index, submissions::id))
                 .get_results(c))?;
             submission_ids.extend(ids);
+        }
+        // The current version's JSON is the record's only: before a stored record is
+        // overwritten, the row of the version it supersedes gets the record's JSON.
+        let superseded: Vec<&str> = self
+            .written
+            .keys()
+            .filter(|id| self.stored_before.contains(*id))
+            .map(String::as_str)
+            .collect();
+        for chunk in superseded.chunks(IN_CHUNK) {
+            super::failpoint::hit("push.keep_version_json")?;
+            diesel::update(
+                record_versions::table
+                    .filter(record_versions::record_id.eq_any(chunk))
+                    .filter(record_versions::canonical_json.is_null()),
+            )
+            .set(
+                record_versions::canonical_json.eq(records::table
+                    .filter(records::id.eq(record_versions::record_id))
+                    .select(records::canonical_json)
+                    .single_value()),
+            )
+            .execute(conn)?;
         }
         let mut inserts = Vec::new();
         // By id (the map's order); a record stored before the batch gets its new version.
@@ -522,8 +565,16 @@ impl BatchStore {
                 .values(chunk)
                 .execute(c))?;
         }
+        // The last version of each record written is its current one (NULL: the record's
+        // JSON); a version superseded within the batch keeps its own.
+        let mut current: HashMap<&str, i64> = HashMap::with_capacity(self.versions.len());
+        for v in &self.versions {
+            let last = current.entry(v.record_id.as_str()).or_insert(v.version);
+            *last = (*last).max(v.version);
+        }
         let mut versions = Vec::with_capacity(self.versions.len());
         for v in &self.versions {
+            let is_current = current.get(v.record_id.as_str()) == Some(&v.version);
             let submission_id = submission_ids.get(&v.item_index).copied().ok_or_else(|| {
                 StoreError::Corrupt(format!("no submission stored for item {}", v.item_index))
             })?;
@@ -531,7 +582,7 @@ impl BatchStore {
                 record_id: &v.record_id,
                 version: v.version,
                 content_hash: &v.content_hash,
-                canonical_json: &v.canonical_json,
+                canonical_json: (!is_current).then_some(v.canonical_json.as_str()),
                 submission_id,
                 created_at: v.created_at,
             });
@@ -686,7 +737,7 @@ mod tests {
                         unit_code: "SH-310000".into(),
                         received_at: now,
                         idempotency_key: None,
-                        raw_json: "{}".into(),
+                        raw_json: Some("{}".into()),
                         outcome: if version.is_some() {
                             "accepted"
                         } else {
@@ -695,6 +746,7 @@ mod tests {
                         .into(),
                         record_id: Some(id.clone()),
                         errors_json: None,
+                        batch_ref: None,
                     });
                     if let Some(version) = version {
                         let date = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
@@ -835,6 +887,26 @@ mod tests {
                 .unwrap();
             let written = first.iter().chain(&second).filter(|o| matches!(o, Op::Record { .. })).count();
             prop_assert!(usize::try_from(versions).unwrap() <= written);
+            // Only the current version's row leaves its JSON to the record, and every version
+            // reads back as written (a version superseded in the first batch, in the second, or
+            // within one batch alike).
+            for r in 0..3 {
+                let id = format!("rec_{r}");
+                let Some(current) = crate::store::records::find(&mut conn, &id).unwrap() else {
+                    continue;
+                };
+                let nulls: Vec<i64> = crate::store::schema::record_versions::table
+                    .filter(crate::store::schema::record_versions::record_id.eq(&id))
+                    .filter(crate::store::schema::record_versions::canonical_json.is_null())
+                    .select(crate::store::schema::record_versions::version)
+                    .load(&mut conn)
+                    .unwrap();
+                prop_assert_eq!(nulls, vec![current.version]);
+                for v in crate::store::records::versions(&mut conn, &id).unwrap() {
+                    let content = v.content_hash.first().copied().unwrap();
+                    prop_assert_eq!(v.canonical_json, format!("{{\"c\":{content}}}"));
+                }
+            }
         }
     }
 }

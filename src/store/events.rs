@@ -30,9 +30,7 @@ pub struct EventRow {
     pub record_id: Option<String>,
     /// The flag it concerns, if any.
     pub flag_id: Option<String>,
-    /// The payload (JSON text, the bytes signed in the JWS).
-    pub payload: String,
-    /// The compact JWS.
+    /// The compact JWS; its payload (`crypto::jws::payload_of`) is the event as JSON.
     pub jws: String,
     /// The key id that signed it.
     pub kid: String,
@@ -66,7 +64,6 @@ struct NewEvent<'a> {
     subject_id: &'a str,
     record_id: Option<&'a str>,
     flag_id: Option<&'a str>,
-    payload: &'a str,
     jws: &'a str,
     kid: &'a str,
     created_at: NaiveDateTime,
@@ -88,7 +85,6 @@ pub fn insert_many(conn: &mut Conn, rows: &[EventRow]) -> Result<(), StoreError>
                 subject_id: &row.subject_id,
                 record_id: row.record_id.as_deref(),
                 flag_id: row.flag_id.as_deref(),
-                payload: &row.payload,
                 jws: &row.jws,
                 kid: &row.kid,
                 created_at: row.created_at,
@@ -129,17 +125,25 @@ pub fn by_seq(conn: &mut Conn, seq: i64) -> Result<Option<EventRow>, StoreError>
         .optional()?)
 }
 
-/// The canonical JSON of one version of a record.
+/// The canonical JSON of one version of a record (the current version's is the record's).
 pub fn version_json(
     conn: &mut Conn,
     record_id: &str,
     version: i64,
 ) -> Result<Option<String>, StoreError> {
-    use super::schema::record_versions;
-    Ok(record_versions::table
+    use super::schema::{record_versions, records};
+    let stored: Option<Option<String>> = record_versions::table
         .filter(record_versions::record_id.eq(record_id))
         .filter(record_versions::version.eq(version))
         .select(record_versions::canonical_json)
         .first(conn)
-        .optional()?)
+        .optional()?;
+    match stored {
+        Some(None) => Ok(records::table
+            .find(record_id)
+            .select(records::canonical_json)
+            .first(conn)
+            .optional()?),
+        other => Ok(other.flatten()),
+    }
 }

@@ -16,6 +16,7 @@ pub mod failpoint;
 pub mod flags;
 pub mod outbox;
 pub mod queries;
+pub mod raw;
 pub mod records;
 pub mod schema;
 pub mod stats;

@@ -2,7 +2,7 @@
 //! of idempotent pushes. Personal data arrives here already sealed (encrypted ID numbers, blind
 //! indexes); this module never sees a plaintext ID number.
 
-use super::schema::{idempotency_keys, record_versions, records, submissions};
+use super::schema::{idempotency_keys, record_versions, records, submission_batches, submissions};
 use super::{Conn, StoreError};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -193,8 +193,7 @@ pub fn revoke(
 }
 
 /// One stored version.
-#[derive(Queryable, Selectable, Debug, Clone)]
-#[diesel(table_name = record_versions)]
+#[derive(Debug, Clone)]
 pub struct VersionRow {
     /// Record id.
     pub record_id: String,
@@ -202,7 +201,7 @@ pub struct VersionRow {
     pub version: i64,
     /// Content hash.
     pub content_hash: Vec<u8>,
-    /// Canonical JSON of that version, sealed.
+    /// Canonical JSON of that version, sealed (the current version's is the record's).
     pub canonical_json: String,
     /// The submission that produced it.
     pub submission_id: i64,
@@ -210,18 +209,60 @@ pub struct VersionRow {
     pub created_at: NaiveDateTime,
 }
 
-/// All versions of a record, oldest first.
+/// A `record_versions` row as stored: `canonical_json` is NULL for the current version.
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = record_versions)]
+struct StoredVersion {
+    record_id: String,
+    version: i64,
+    content_hash: Vec<u8>,
+    canonical_json: Option<String>,
+    submission_id: i64,
+    created_at: NaiveDateTime,
+}
+
+/// All versions of a record, oldest first, each with its JSON.
 pub fn versions(conn: &mut Conn, record_id: &str) -> Result<Vec<VersionRow>, StoreError> {
-    Ok(record_versions::table
+    let rows: Vec<StoredVersion> = record_versions::table
         .filter(record_versions::record_id.eq(record_id))
         .order(record_versions::version.asc())
-        .select(VersionRow::as_select())
-        .load(conn)?)
+        .select(StoredVersion::as_select())
+        .load(conn)?;
+    let current = if rows.iter().any(|v| v.canonical_json.is_none()) {
+        records::table
+            .find(record_id)
+            .select(records::canonical_json)
+            .first::<String>(conn)
+            .optional()?
+    } else {
+        None
+    };
+    rows.into_iter()
+        .map(|v| {
+            let canonical_json = match (v.canonical_json, &current) {
+                (Some(json), _) => json,
+                (None, Some(json)) => json.clone(),
+                (None, None) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "version {} of {record_id} has no JSON and no record",
+                        v.version
+                    )));
+                }
+            };
+            Ok(VersionRow {
+                record_id: v.record_id,
+                version: v.version,
+                content_hash: v.content_hash,
+                canonical_json,
+                submission_id: v.submission_id,
+                created_at: v.created_at,
+            })
+        })
+        .collect()
 }
 
 /// A submission as received.
-#[derive(Queryable, Selectable, Debug, Clone)]
-#[diesel(table_name = submissions)]
+#[derive(Debug, Clone)]
 pub struct SubmissionRow {
     /// Row id.
     pub id: i64,
@@ -235,7 +276,7 @@ pub struct SubmissionRow {
     pub received_at: NaiveDateTime,
     /// The Idempotency-Key of the push.
     pub idempotency_key: Option<String>,
-    /// The item as received, ID numbers sealed.
+    /// The item as received, ID numbers sealed (from the row, or cut from its batch).
     pub raw_json: String,
     /// accepted, duplicate, corrected, rejected.
     pub outcome: String,
@@ -243,6 +284,24 @@ pub struct SubmissionRow {
     pub record_id: Option<String>,
     /// Field errors of a rejected item.
     pub errors_json: Option<String>,
+}
+
+/// A `submissions` row as stored: the raw item in the row (rows stored before batches were
+/// packed) or in its batch (`batch_ref`).
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = submissions)]
+struct StoredSubmission {
+    id: i64,
+    batch_id: String,
+    item_index: i64,
+    unit_code: String,
+    received_at: NaiveDateTime,
+    idempotency_key: Option<String>,
+    raw_json: Option<String>,
+    outcome: String,
+    record_id: Option<String>,
+    errors_json: Option<String>,
+    batch_ref: Option<i64>,
 }
 
 /// A submission to store.
@@ -258,25 +317,109 @@ pub struct NewSubmission {
     pub unit_code: String,
     /// When.
     pub received_at: NaiveDateTime,
-    /// Idempotency key.
+    /// Idempotency key (`None` when the batch row keeps it).
     pub idempotency_key: Option<String>,
-    /// Raw item, sealed.
-    pub raw_json: String,
+    /// Raw item, sealed (`None` when the batch row keeps it).
+    pub raw_json: Option<String>,
     /// Outcome.
     pub outcome: String,
     /// Record id.
     pub record_id: Option<String>,
     /// Errors as JSON.
     pub errors_json: Option<String>,
+    /// The `submission_batches` row holding the raw item (set by the flush).
+    pub batch_ref: Option<i64>,
 }
 
-/// The submissions that landed on a record, oldest first.
+/// A batch's raw items, packed ([`super::raw`]), to store once for all its submissions.
+#[derive(Insertable, Debug, Clone)]
+#[diesel(table_name = submission_batches)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewSubmissionBatch {
+    /// Batch (request) id.
+    pub batch_id: String,
+    /// Who pushed it.
+    pub unit_code: String,
+    /// When.
+    pub received_at: NaiveDateTime,
+    /// Idempotency key.
+    pub idempotency_key: Option<String>,
+    /// [`super::raw::ENCODING`].
+    pub encoding: String,
+    /// End offsets ([`super::raw::Packed::item_ends`]).
+    pub item_ends: Vec<u8>,
+    /// The compressed items.
+    pub body: Vec<u8>,
+}
+
+/// A packed batch as read: id, idempotency key, encoding, end offsets, body.
+type BatchBody = (i64, Option<String>, String, Vec<u8>, Vec<u8>);
+
+/// The submissions that landed on a record, oldest first, each with its raw item (a packed
+/// batch is decompressed once however many of its items are asked for).
 pub fn submissions_of(conn: &mut Conn, record_id: &str) -> Result<Vec<SubmissionRow>, StoreError> {
-    Ok(submissions::table
+    let rows: Vec<StoredSubmission> = submissions::table
         .filter(submissions::record_id.eq(record_id))
         .order(submissions::id.asc())
-        .select(SubmissionRow::as_select())
-        .load(conn)?)
+        .select(StoredSubmission::as_select())
+        .load(conn)?;
+    let mut wanted: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.raw_json.is_none())
+        .filter_map(|r| r.batch_ref)
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut batches = std::collections::HashMap::with_capacity(wanted.len());
+    for chunk in wanted.chunks(super::IN_CHUNK) {
+        let found: Vec<BatchBody> = submission_batches::table
+            .filter(submission_batches::id.eq_any(chunk))
+            .select((
+                submission_batches::id,
+                submission_batches::idempotency_key,
+                submission_batches::encoding,
+                submission_batches::item_ends,
+                submission_batches::body,
+            ))
+            .load(conn)?;
+        for (id, key, encoding, ends, body) in found {
+            batches.insert(id, (key, super::raw::unpack(&encoding, &body, &ends)?));
+        }
+    }
+    rows.into_iter()
+        .map(|r| {
+            let (raw_json, idempotency_key) = match (r.raw_json, r.batch_ref) {
+                (Some(raw), _) => (raw, r.idempotency_key),
+                (None, Some(b)) => {
+                    let (key, unpacked) = batches.get(&b).ok_or_else(|| {
+                        StoreError::Corrupt(format!("submission {}: no batch {b}", r.id))
+                    })?;
+                    (
+                        unpacked.item(r.item_index)?,
+                        r.idempotency_key.or_else(|| key.clone()),
+                    )
+                }
+                (None, None) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "submission {} has no raw item",
+                        r.id
+                    )));
+                }
+            };
+            Ok(SubmissionRow {
+                id: r.id,
+                batch_id: r.batch_id,
+                item_index: r.item_index,
+                unit_code: r.unit_code,
+                received_at: r.received_at,
+                idempotency_key,
+                raw_json,
+                outcome: r.outcome,
+                record_id: r.record_id,
+                errors_json: r.errors_json,
+            })
+        })
+        .collect()
 }
 
 /// The stored answer for an idempotency key: (hash of the request, answer JSON).

@@ -190,7 +190,8 @@ diesel::table! {
         record_id -> Text,
         version -> BigInt,
         content_hash -> Binary,
-        canonical_json -> Text,
+        // NULL for the current version: its JSON is the record's.
+        canonical_json -> Nullable<Text>,
         submission_id -> BigInt,
         created_at -> Timestamp,
     }
@@ -204,10 +205,25 @@ diesel::table! {
         unit_code -> Text,
         received_at -> Timestamp,
         idempotency_key -> Nullable<Text>,
-        raw_json -> Text,
+        // NULL when the item lives in its batch's body (`batch_ref`).
+        raw_json -> Nullable<Text>,
         outcome -> Text,
         record_id -> Nullable<Text>,
         errors_json -> Nullable<Text>,
+        batch_ref -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    submission_batches (id) {
+        id -> BigInt,
+        batch_id -> Text,
+        unit_code -> Text,
+        received_at -> Timestamp,
+        idempotency_key -> Nullable<Text>,
+        encoding -> Text,
+        item_ends -> Binary,
+        body -> Binary,
     }
 }
 
@@ -229,7 +245,7 @@ diesel::table! {
         subject_id -> Text,
         record_id -> Nullable<Text>,
         flag_id -> Nullable<Text>,
-        payload -> Text,
+        // The payload is the JWS's: `crypto::jws::payload_of`.
         jws -> Text,
         kid -> Text,
         created_at -> Timestamp,
@@ -377,6 +393,7 @@ diesel::joinable!(collab_attachments -> collab_items (item_id));
 diesel::joinable!(collab_event_audience -> collab_events (seq));
 diesel::joinable!(record_versions -> records (record_id));
 diesel::joinable!(delivery_exceptions -> events (event_seq));
+diesel::joinable!(submissions -> submission_batches (batch_ref));
 diesel::joinable!(subject_keys -> subjects (subject_id));
 diesel::joinable!(subject_names -> subjects (subject_id));
 
@@ -392,6 +409,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     records,
     record_versions,
     submissions,
+    submission_batches,
     idempotency_keys,
     subjects,
     subject_names,

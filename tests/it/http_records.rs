@@ -256,11 +256,17 @@ async fn id_numbers_are_sealed_at_rest_and_masked_for_everyone_but_the_deciding_
             }
             let mut texts: Vec<T> = diesel::sql_query(
                 "SELECT canonical_json AS t FROM records UNION ALL \
-                 SELECT canonical_json AS t FROM record_versions UNION ALL \
-                 SELECT raw_json AS t FROM submissions UNION ALL SELECT detail AS t FROM audit_log",
+                 SELECT canonical_json AS t FROM record_versions \
+                 WHERE canonical_json IS NOT NULL UNION ALL \
+                 SELECT raw_json AS t FROM submissions WHERE raw_json IS NOT NULL UNION ALL \
+                 SELECT detail AS t FROM audit_log",
             )
             .load(conn)
             .map_err(penex::store::StoreError::from)?;
+            // The raw items packed per batch, decompressed.
+            for (t, _) in stored_raw_items(conn)? {
+                texts.push(T { t });
+            }
             texts.retain(|t| {
                 t.t.contains(&needle) || t.t.contains(&needle.chars().take(10).collect::<String>())
             });
@@ -446,6 +452,251 @@ async fn every_push_is_in_the_audit_chain_and_the_chain_verifies() {
     assert_eq!(
         verdict,
         penex::store::audit::Verification::Intact { entries: 3 }
+    );
+    app.stop().await;
+}
+
+/// Every raw item packed in `submission_batches`, decompressed: (item text, batch row id).
+#[expect(clippy::unwrap_used, reason = "test helper")]
+fn stored_raw_items(
+    conn: &mut penex::store::Conn,
+) -> Result<Vec<(String, i64)>, penex::store::StoreError> {
+    use diesel::prelude::*;
+    use penex::store::schema::submission_batches as b;
+    let rows: Vec<(i64, String, Vec<u8>, Vec<u8>)> = b::table
+        .order(b::id)
+        .select((b::id, b::encoding, b::item_ends, b::body))
+        .load(conn)?;
+    let mut out = Vec::new();
+    for (id, encoding, ends, body) in rows {
+        let un = penex::store::raw::unpack(&encoding, &body, &ends)?;
+        for k in 0..un.len() {
+            out.push((un.item(i64::try_from(k).unwrap())?, id));
+        }
+    }
+    Ok(out)
+}
+
+/// A row count of a query (`SELECT COUNT(*) AS n …`), read directly from the database.
+#[expect(clippy::unwrap_used, reason = "test helper")]
+async fn count_where(app: &TestApp, sql: &'static str) -> i64 {
+    app.state
+        .db(move |c| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let rows: Vec<N> = diesel::sql_query(sql)
+                .load(c)
+                .map_err(penex::store::StoreError::from)?;
+            Ok(rows.first().map_or(0, |r| r.n))
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn raw_items_are_stored_once_per_batch_and_served_as_sent() {
+    let app = TestApp::start().await;
+    let c = app.unit(JINGAN);
+    let id_no = resident_id(77);
+    let person = person_record(JINGAN.name, "沪静城管罚字〔2025〕第770号", &id_no);
+    let company = company_record(JINGAN.name, "沪静城管罚字〔2025〕第771号", 771);
+    let mut rejected = company_record(JINGAN.name, "沪静城管罚字〔2025〕第772号", 772);
+    rejected["CF_XDR_SHXYM"] = json!("91310106MA0000002X");
+    let body = json!({"records": [person, rejected, company]});
+    let out: Value = app.push(&c, &body).await.json().await.unwrap();
+    let statuses: Vec<&str> = out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["accepted", "rejected", "accepted"], "{out}");
+
+    // One batch row; three slim submission rows that point at it and hold no raw text.
+    assert_eq!(app.count_rows("submission_batches").await, 1);
+    assert_eq!(app.count_rows("submissions").await, 3);
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM submissions \
+             WHERE raw_json IS NULL AND batch_ref IS NOT NULL AND idempotency_key IS NULL"
+        )
+        .await,
+        3
+    );
+
+    // At rest, item k of the batch is item k as sent with its ID number sealed.
+    let items = app.state.db(stored_raw_items).await.unwrap();
+    assert_eq!(items.len(), 3);
+    let at_rest: Vec<Value> = items
+        .iter()
+        .map(|(t, _)| serde_json::from_str(t).unwrap())
+        .collect();
+    assert_ne!(at_rest[0]["证件号码"], id_no.as_str());
+    assert!(!items[0].0.contains(&id_no));
+    let mut without_id = at_rest[0].clone();
+    without_id["证件号码"] = body["records"][0]["证件号码"].clone();
+    assert_eq!(without_id, body["records"][0]);
+    assert_eq!(at_rest[1], body["records"][1]);
+    assert_eq!(at_rest[2], body["records"][2]);
+
+    // The deciding unit sees each raw item exactly as sent; everyone else the ID number masked.
+    for k in [0, 2] {
+        let id = out["items"][k]["record_id"].as_str().unwrap();
+        let own = app.get_ok(&c, &format!("/v1/records/{id}")).await;
+        let subs = own["submissions"].as_array().unwrap();
+        assert_eq!(subs.len(), 1);
+        assert_eq!(subs[0]["index"], k);
+        assert_eq!(subs[0]["outcome"], "accepted");
+        assert_eq!(subs[0]["raw"], body["records"][k]);
+    }
+    let person_id = out["items"][0]["record_id"].as_str().unwrap().to_owned();
+    let operator = app
+        .get_json(Who::Operator, &format!("/v1/records/{person_id}"))
+        .await;
+    let masked = operator["submissions"][0]["raw"]["证件号码"]
+        .as_str()
+        .unwrap();
+    assert!(masked.contains('*') && masked != id_no, "{masked}");
+
+    // A single-record push (a correction) is a batch of one: the record now shows both raw
+    // items, each cut from its own batch.
+    let mut corrected = body["records"][0].clone();
+    corrected["处罚内容"] = json!("一、警告;\n二、罚款人民币叁佰元整。");
+    let again: Value = app.push(&c, &corrected).await.json().await.unwrap();
+    assert_eq!(again["items"][0]["status"], "corrected", "{again}");
+    assert_eq!(app.count_rows("submission_batches").await, 2);
+    let own = app.get_ok(&c, &format!("/v1/records/{person_id}")).await;
+    let subs = own["submissions"].as_array().unwrap();
+    assert_eq!(subs.len(), 2);
+    assert_eq!(subs[0]["raw"], body["records"][0]);
+    assert_eq!(subs[1]["raw"], corrected);
+    assert_eq!(subs[1]["outcome"], "corrected");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn superseded_versions_keep_their_json_and_the_current_one_is_the_records() {
+    let app = TestApp::start().await;
+    let c = app.unit(JINGAN);
+    let v1 = company_record(JINGAN.name, "沪静城管罚字〔2025〕第780号", 780);
+    let mut v2 = v1.clone();
+    v2["CF_NR_FK"] = json!("3");
+    v2["CF_NR"] = json!("罚款人民币叁万元整");
+    let mut v3 = v1.clone();
+    v3["CF_NR_FK"] = json!("4");
+    v3["CF_NR"] = json!("罚款人民币肆万元整");
+    // Version 1 superseded within its own batch, version 2 by a later push.
+    let first: Value = app
+        .push(&c, &json!({"records": [v1, v2]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["items"][1]["status"], "corrected", "{first}");
+    let id = first["items"][0]["record_id"].as_str().unwrap().to_owned();
+    let second = app.push_one(&c, &v3).await;
+    assert_eq!(second["status"], "corrected");
+    assert_eq!(second["version"], 3);
+
+    // Only the current version's row leaves its JSON to the record.
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM record_versions WHERE canonical_json IS NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM record_versions WHERE canonical_json IS NULL \
+             AND version = 3"
+        )
+        .await,
+        1
+    );
+
+    let view = app.get_ok(&c, &format!("/v1/records/{id}")).await;
+    assert_eq!(view["version"], 3);
+    assert_eq!(view["record"]["fine_fen"], 4_000_000);
+    let fines: Vec<&Value> = view["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["record"]["fine_fen"])
+        .collect();
+    assert_eq!(fines, [2_000_000, 3_000_000, 4_000_000]);
+    assert_eq!(view["versions"][2]["record"], view["record"]);
+
+    // Each event carries the JSON of its own version, even the one superseded in its batch.
+    let feed = app
+        .get_json(Who::Integrator, "/v1/events?after=0&limit=100")
+        .await;
+    let of_record: Vec<(i64, i64)> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["record_id"] == id.as_str())
+        .map(|e| {
+            (
+                e["payload"]["record"]["version"].as_i64().unwrap(),
+                e["payload"]["record"]["canonical"]["fine_fen"]
+                    .as_i64()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        of_record,
+        [(1, 2_000_000), (2, 3_000_000), (3, 4_000_000)],
+        "{feed}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_feed_payload_is_the_payload_signed_in_the_jws() {
+    use base64::Engine as _;
+    let app = TestApp::start().await;
+    let c = app.unit(JINGAN);
+    app.push_accepted(
+        &c,
+        &company_record(JINGAN.name, "沪静城管罚字〔2025〕第790号", 790),
+    )
+    .await;
+    let feed = app
+        .get_json(Who::Integrator, "/v1/events?after=0&limit=100")
+        .await;
+    let events = feed["events"].as_array().unwrap();
+    assert!(!events.is_empty(), "{feed}");
+    for e in events {
+        let jws = e["jws"].as_str().unwrap();
+        let segment = jws.split('.').nth(1).unwrap();
+        let signed: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(segment)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(signed.is_object());
+        assert_eq!(e["payload"], signed);
+        assert_eq!(e["payload"]["id"], e["id"]);
+        assert_eq!(e["payload"]["seq"], e["seq"]);
+        assert_eq!(e["payload"]["type"], e["type"]);
+    }
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM events WHERE jws LIKE '%.%.%'"
+        )
+        .await,
+        i64::try_from(events.len()).unwrap()
     );
     app.stop().await;
 }

@@ -96,7 +96,6 @@ fn outbox_rows_move_to_the_cursor_and_back() {
             subject_id: subjects[usize::try_from(seq - 1).unwrap()].into(),
             record_id: None,
             flag_id: None,
-            payload: "{}".into(),
             jws: format!("jws{seq}"),
             kid: "k".into(),
             created_at: at("2026-12-01 10:00:00"),

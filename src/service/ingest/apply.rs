@@ -20,6 +20,24 @@ pub struct BatchMeta<'a> {
     pub emitter: &'a crate::service::events::Emitter,
 }
 
+/// The batch's raw items (ID numbers sealed) packed once for `submission_batches`, in item
+/// order: item *k* of the body is the raw form of the item at index *k*. Done before the
+/// write transaction, so compressing does not hold the writer's lock.
+pub fn pack_raw(items: &[PreparedItem]) -> Result<store::raw::Packed, StoreError> {
+    for (position, p) in items.iter().enumerate() {
+        let index = match &p.item {
+            Prepared::Rejected { index, .. } => *index,
+            Prepared::Ready(ready) => ready.index,
+        };
+        if index != position {
+            return Err(StoreError::Corrupt(format!(
+                "item {index} of a batch is at position {position}"
+            )));
+        }
+    }
+    store::raw::pack(items.iter().map(|p| p.raw_sealed.as_str()))
+}
+
 /// Stores a prepared batch. Call inside a write transaction: every write of the batch commits
 /// together or not at all.
 pub fn apply(
@@ -27,8 +45,29 @@ pub fn apply(
     items: &[PreparedItem],
     meta: &BatchMeta<'_>,
 ) -> Result<Vec<ItemOutcome>, StoreError> {
+    let packed = pack_raw(items)?;
+    apply_packed(conn, items, &packed, meta)
+}
+
+/// [`apply`] with the batch's raw items already packed ([`pack_raw`]).
+fn apply_packed(
+    conn: &mut Conn,
+    items: &[PreparedItem],
+    packed: &store::raw::Packed,
+    meta: &BatchMeta<'_>,
+) -> Result<Vec<ItemOutcome>, StoreError> {
     let now = store::now_utc();
     let mut bs = BatchStore::load(conn, wanted(items))?;
+    // One row holds the raw items of the whole batch; each submission row refers to it.
+    bs.set_raw_batch(store::records::NewSubmissionBatch {
+        batch_id: meta.batch_id.to_owned(),
+        unit_code: meta.unit_code.to_owned(),
+        received_at: now,
+        idempotency_key: meta.idempotency_key.map(str::to_owned),
+        encoding: store::raw::ENCODING.to_owned(),
+        item_ends: packed.item_ends.clone(),
+        body: packed.body.clone(),
+    });
     let mut outcomes = Vec::with_capacity(items.len());
     let mut probe = Probe::default();
     for p in items {
@@ -44,11 +83,12 @@ pub fn apply(
                     item_index: i64::try_from(*index).unwrap_or(i64::MAX),
                     unit_code: meta.unit_code.to_owned(),
                     received_at: now,
-                    idempotency_key: meta.idempotency_key.map(str::to_owned),
-                    raw_json: p.raw_sealed.clone(),
+                    idempotency_key: None,
+                    raw_json: None,
                     outcome: ItemStatus::Rejected.as_str().to_owned(),
                     record_id: None,
                     errors_json: serde_json::to_string(errors).ok(),
+                    batch_ref: None,
                 });
                 ItemOutcome {
                     index: *index,
@@ -60,9 +100,7 @@ pub fn apply(
                     conflict: None,
                 }
             }
-            Prepared::Ready(ready) => {
-                store_ready(&mut bs, &mut probe, ready, &p.raw_sealed, meta, now)?
-            }
+            Prepared::Ready(ready) => store_ready(&mut bs, &mut probe, ready, meta, now)?,
         };
         outcomes.push(outcome);
     }
@@ -180,7 +218,8 @@ pub fn store_batch(
     prepared: &[PreparedItem],
     meta: &BatchMeta<'_>,
 ) -> Result<Vec<ItemOutcome>, StoreError> {
-    write_tx_retrying(conn, |c| apply(c, prepared, meta))
+    let packed = pack_raw(prepared)?;
+    write_tx_retrying(conn, |c| apply_packed(c, prepared, &packed, meta))
 }
 
 /// What a push answered.
@@ -210,6 +249,7 @@ pub fn push<T: Serialize>(
     request_hash: &str,
     answer: impl Fn(Vec<ItemOutcome>) -> T,
 ) -> crate::service::Result<Pushed<T>> {
+    let packed = pack_raw(prepared)?;
     let pushed = write_tx_retrying(conn, |c| {
         store::failpoint::hit("push.find_idempotent")?;
         if let Some(key) = meta.idempotency_key
@@ -221,7 +261,7 @@ pub fn push<T: Serialize>(
                 answer,
             });
         }
-        let response = answer(apply(c, prepared, meta)?);
+        let response = answer(apply_packed(c, prepared, &packed, meta)?);
         if let Some(key) = meta.idempotency_key {
             let json = serde_json::to_string(&response)
                 .map_err(|e| StoreError::Corrupt(format!("the answer does not serialize: {e}")))?;

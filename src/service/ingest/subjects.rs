@@ -21,7 +21,6 @@ pub(super) fn store_ready(
     bs: &mut BatchStore,
     probe: &mut Probe,
     ready: &ReadyItem,
-    raw_sealed: &str,
     meta: &BatchMeta<'_>,
     now: chrono::NaiveDateTime,
 ) -> Result<ItemOutcome, StoreError> {
@@ -40,11 +39,13 @@ pub(super) fn store_ready(
         item_index,
         unit_code: meta.unit_code.to_owned(),
         received_at: now,
-        idempotency_key: meta.idempotency_key.map(str::to_owned),
-        raw_json: raw_sealed.to_owned(),
+        // The batch row keeps the idempotency key and the raw item.
+        idempotency_key: None,
+        raw_json: None,
         outcome: status.as_str().to_owned(),
         record_id: Some(ready.record_id.clone()),
         errors_json: None,
+        batch_ref: None,
     });
     if status != ItemStatus::Duplicate {
         let subject_id = resolve_subject(bs, ready, now)?;
