@@ -2,7 +2,7 @@
 //! in Chinese item names with a capital-numeral fine, a batch of 1,000 records, the content
 //! fingerprint, and the whole CPU side of a push (`ingest::prepare`: normalize, resolve the
 //! authority, seal ID numbers) for 1,000 records, and placing a record in the violation-type
-//! catalogue.
+//! catalogue, and signing one event (the CPU the push spends per event in its serialized span).
 //!
 //! Run: `cargo bench --bench normalize -- --warm-up-time 1 --measurement-time 3`.
 #![expect(
@@ -178,11 +178,30 @@ fn bench_classify(c: &mut Criterion) {
     group.finish();
 }
 
+/// Signing one event as the push does inside its serialized span (`service::events::write_staged`):
+/// a compact JWS over a payload of the size of a `record.created` event (~1.5 KB).
+fn bench_sign_event(c: &mut Criterion) {
+    use penex::crypto::jws::{Ed25519Signer, sign_compact};
+    let (signer, _) = Ed25519Signer::generate("bench-key").expect("an Ed25519 key");
+    let payload = format!(
+        "{{\"id\":\"{}\",\"seq\":123456,\"type\":\"record.created\",\"record\":{{\"text\":\"{}\"}}}}",
+        "0".repeat(32),
+        "违反城乡规划管理规定".repeat(45)
+    );
+    let mut group = c.benchmark_group("sign_event");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("ed25519_compact_jws_1_5kb", |b| {
+        b.iter(|| sign_compact(&signer, black_box(payload.as_bytes()), Some("penex-event+jws")))
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_normalize,
     bench_fingerprint,
     bench_prepare,
-    bench_classify
+    bench_classify,
+    bench_sign_event
 );
 criterion_main!(benches);
