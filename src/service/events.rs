@@ -237,7 +237,7 @@ fn payload_text(id: &str, seq: i64, rest: &str) -> String {
 
 /// Takes the staged events' sequence numbers (the `events` head stays locked until the
 /// transaction ends: call after the audit append), signs each payload and writes the events
-/// with multi-row inserts. Returns the stored rows.
+/// in one statement per backend (`store::events::insert_many`). Returns the stored rows.
 pub fn write_staged(
     conn: &mut Conn,
     emitter: &Emitter,

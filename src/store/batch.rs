@@ -6,7 +6,9 @@
 //! questions can touch for the whole batch in a handful of queries; the decisions then run
 //! against this in-memory view, which applies each write at once, so item *k* sees exactly what
 //! the items before it wrote, as it would against the database. [`BatchStore::flush`] writes
-//! the result with multi-row inserts.
+//! the result: one binary `COPY` per table on PostgreSQL, multi-row inserts on SQLite
+//! (`store::conn::insert_rows!`); the submissions, whose ids the versions refer to, with
+//! multi-row inserts `RETURNING` their ids on both.
 //!
 //! Invariants:
 //! - the view answers every question as the database would after the writes made so far: every
@@ -16,7 +18,7 @@
 //!   they are read, so no revocation or correction can commit between the read and the write;
 //! - nothing is written before [`BatchStore::flush`], and the caller's transaction holds it all.
 
-use super::conn::{AnyConnection, on_each_backend};
+use super::conn::{AnyConnection, insert_rows, on_each_backend};
 use super::records::{NewSubmission, NewSubmissionBatch, RecordRow, RecordWrite};
 use super::schema::{
     record_versions, records, subject_keys, subject_names, subjects, submission_batches,
@@ -448,12 +450,8 @@ impl BatchStore {
             })
             .collect();
         new_rows.sort_by(|a, b| a.id.cmp(b.id));
-        for chunk in new_rows.chunks(INSERT_CHUNK) {
-            super::failpoint::hit("push.insert_subjects")?;
-            on_each_backend!(conn, c => diesel::insert_into(subjects::table)
-                .values(chunk)
-                .execute(c))?;
-        }
+        super::failpoint::hit("push.insert_subjects")?;
+        insert_rows!(conn, subjects::table, &new_rows, INSERT_CHUNK);
         let fresh: HashSet<&str> = self.new_subjects.iter().map(String::as_str).collect();
         for id in self
             .relinked
@@ -482,12 +480,8 @@ impl BatchStore {
             })
             .collect();
         keys.sort_by(|a, b| (a.key_kind, a.key_value).cmp(&(b.key_kind, b.key_value)));
-        for chunk in keys.chunks(INSERT_CHUNK) {
-            super::failpoint::hit("push.insert_keys")?;
-            on_each_backend!(conn, c => diesel::insert_into(subject_keys::table)
-                .values(chunk)
-                .execute(c))?;
-        }
+        super::failpoint::hit("push.insert_keys")?;
+        insert_rows!(conn, subject_keys::table, &keys, INSERT_CHUNK);
         let mut names: Vec<NewName<'_>> = self
             .new_names
             .iter()
@@ -501,12 +495,8 @@ impl BatchStore {
             })
             .collect();
         names.sort_by(|a, b| (a.subject_id, a.name).cmp(&(b.subject_id, b.name)));
-        for chunk in names.chunks(INSERT_CHUNK) {
-            super::failpoint::hit("push.insert_names")?;
-            on_each_backend!(conn, c => diesel::insert_into(subject_names::table)
-                .values(chunk)
-                .execute(c))?;
-        }
+        super::failpoint::hit("push.insert_names")?;
+        insert_rows!(conn, subject_names::table, &names, INSERT_CHUNK);
         if let Some(batch) = &self.raw_batch {
             super::failpoint::hit("push.insert_batch")?;
             let batch_ref: i64 = on_each_backend!(conn, c => diesel::insert_into(submission_batches::table)
@@ -559,12 +549,8 @@ impl BatchStore {
                 inserts.push(r);
             }
         }
-        for chunk in inserts.chunks(INSERT_CHUNK) {
-            super::failpoint::hit("push.insert_records")?;
-            on_each_backend!(conn, c => diesel::insert_into(records::table)
-                .values(chunk)
-                .execute(c))?;
-        }
+        super::failpoint::hit("push.insert_records")?;
+        insert_rows!(conn, records::table, &inserts, INSERT_CHUNK);
         // The last version of each record written is its current one (NULL: the record's
         // JSON); a version superseded within the batch keeps its own.
         let mut current: HashMap<&str, i64> = HashMap::with_capacity(self.versions.len());
@@ -587,12 +573,8 @@ impl BatchStore {
                 created_at: v.created_at,
             });
         }
-        for chunk in versions.chunks(INSERT_CHUNK) {
-            super::failpoint::hit("push.insert_versions")?;
-            on_each_backend!(conn, c => diesel::insert_into(record_versions::table)
-                .values(chunk)
-                .execute(c))?;
-        }
+        super::failpoint::hit("push.insert_versions")?;
+        insert_rows!(conn, record_versions::table, &versions, INSERT_CHUNK);
         Ok(())
     }
 }

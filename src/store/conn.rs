@@ -36,6 +36,30 @@ macro_rules! on_each_backend {
 }
 pub(crate) use on_each_backend;
 
+/// Writes `$rows` (a slice of `Insertable` rows with every column set) into `$table`: one
+/// binary `COPY … FROM STDIN` on PostgreSQL, inside the caller's transaction (no bind-parameter
+/// limit, and measured cheaper for the server than multi-row `INSERT`s: docs/PERFORMANCE.md),
+/// multi-row `INSERT`s of `$chunk` rows on SQLite. A unique-key violation fails the statement
+/// on both backends alike.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {{
+        let rows = $rows;
+        match $conn {
+            $crate::store::conn::AnyConnection::Postgresql(c) => {
+                if !rows.is_empty() {
+                    diesel::copy_from($table).from_insertable(rows).execute(c)?;
+                }
+            }
+            $crate::store::conn::AnyConnection::Sqlite(c) => {
+                for chunk in rows.chunks($chunk) {
+                    diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+            }
+        }
+    }};
+}
+pub(crate) use insert_rows;
+
 /// The connection type repositories take.
 pub type Conn = AnyConnection;
 

@@ -8,7 +8,7 @@
 //! therefore never see k+1 before k. Lock order, to rule out deadlocks: a transaction takes the
 //! audit head (`store::audit::append`) before the events head, never the other way round.
 
-use super::conn::on_each_backend;
+use super::conn::insert_rows;
 use super::schema::{chain_heads, events};
 use super::{Conn, StoreError};
 use chrono::NaiveDateTime;
@@ -69,31 +69,27 @@ struct NewEvent<'a> {
     created_at: NaiveDateTime,
 }
 
-/// Rows per multi-row insert: well under both backends' limits on bound parameters.
+/// Rows per multi-row insert on SQLite: well under its limit on bound parameters.
 const CHUNK: usize = 500;
 
-/// Inserts events with multi-row inserts. The log is the outbox: nothing else is written for
-/// their delivery (`store::outbox`).
+/// Inserts events (one binary `COPY` on PostgreSQL, multi-row inserts on SQLite). The log is
+/// the outbox: nothing else is written for their delivery (`store::outbox`).
 pub fn insert_many(conn: &mut Conn, rows: &[EventRow]) -> Result<(), StoreError> {
-    for chunk in rows.chunks(CHUNK) {
-        let values: Vec<NewEvent<'_>> = chunk
-            .iter()
-            .map(|row| NewEvent {
-                seq: row.seq,
-                id: &row.id,
-                event_type: &row.event_type,
-                subject_id: &row.subject_id,
-                record_id: row.record_id.as_deref(),
-                flag_id: row.flag_id.as_deref(),
-                jws: &row.jws,
-                kid: &row.kid,
-                created_at: row.created_at,
-            })
-            .collect();
-        on_each_backend!(conn, c => diesel::insert_into(events::table)
-            .values(&values)
-            .execute(c))?;
-    }
+    let values: Vec<NewEvent<'_>> = rows
+        .iter()
+        .map(|row| NewEvent {
+            seq: row.seq,
+            id: &row.id,
+            event_type: &row.event_type,
+            subject_id: &row.subject_id,
+            record_id: row.record_id.as_deref(),
+            flag_id: row.flag_id.as_deref(),
+            jws: &row.jws,
+            kid: &row.kid,
+            created_at: row.created_at,
+        })
+        .collect();
+    insert_rows!(conn, events::table, &values, CHUNK);
     Ok(())
 }
 
