@@ -191,7 +191,13 @@ fn bench_sign_event(c: &mut Criterion) {
     let mut group = c.benchmark_group("sign_event");
     group.throughput(Throughput::Elements(1));
     group.bench_function("ed25519_compact_jws_1_5kb", |b| {
-        b.iter(|| sign_compact(&signer, black_box(payload.as_bytes()), Some("penex-event+jws")))
+        b.iter(|| {
+            sign_compact(
+                &signer,
+                black_box(payload.as_bytes()),
+                Some("penex-event+jws"),
+            )
+        })
     });
     group.finish();
 }

@@ -598,20 +598,22 @@ async fn main() -> Res<()> {
     );
     let ratio = api_rate / copy_rate;
     println!(
-        "API / COPY = {:.1}% (target ≥ 25%: {})",
+        "API / COPY = {:.1}% (issue #16's target ≥ 20%: {})",
         ratio * 100.0,
-        if ratio >= 0.25 { "met" } else { "MISSED" }
+        if ratio >= 0.20 { "met" } else { "MISSED" }
     );
     if usize::try_from(copy.same_as_service)? != copy.rows {
         return Err("the COPY rows differ from what the service stored".into());
     }
     let (all, all_rows) = copy_all_baseline(&db_url)?;
     let all_rate = args.records as f64 / all.as_secs_f64();
+    let all_ratio = api_rate / all_rate;
     println!(
         "COPY of every row the push wrote ({all_rows} rows in 8 tables, binary): {:.2} s = \
-         {all_rate:.0} records/s; API / that = {:.1}%",
+         {all_rate:.0} records/s; API / that = {:.1}% (issue #16's target ≥ 60%: {})",
         all.as_secs_f64(),
-        api_rate / all_rate * 100.0
+        all_ratio * 100.0,
+        if all_ratio >= 0.60 { "met" } else { "MISSED" }
     );
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Publishing benchmark: events/s delivered over mutual TLS to the reference sink, signed
-//! (EdDSA at creation, verified by the sink) beside the same run unsigned (no signature, a
+//! (Ed25519 at creation, verified by the sink) beside the same run unsigned (no signature, a
 //! receiver that only appends), and the revoke → withdrawal-delivered latency (p50/p99).
 //!
 //! ```sh
