@@ -97,6 +97,10 @@ pub struct PublishSettings {
     pub round_events: u32,
     /// Deliveries of one round in flight at once (each subject's events go one after another).
     pub round_in_flight: u32,
+    /// Talk HTTP/2 to the connector (every delivery multiplexed on one connection) instead of
+    /// HTTP/1.1 (a kept-alive pool of up to `round_in_flight` connections, which a connector
+    /// serves on all its workers: measured faster, docs/PERFORMANCE.md).
+    pub http2: bool,
     /// How long a lease lasts, in seconds: a worker that dies mid-delivery leaves its rows to
     /// others after this.
     pub lease_secs: u64,

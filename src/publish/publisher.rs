@@ -127,7 +127,8 @@ fn read(path: &std::path::Path) -> Result<Vec<u8>, PublisherError> {
 }
 
 /// The HTTPS client towards the connector: trusts only the connector's CA and presents the
-/// exchange's client certificate (the dev PKI's `publisher` certificate by default).
+/// exchange's client certificate (the dev PKI's `publisher` certificate by default). HTTP/1.1
+/// (a kept-alive pool) unless `publish.http2`.
 pub fn connector_client(settings: &Settings) -> Result<reqwest::Client, PublisherError> {
     let p = &settings.publish;
     let pki = settings.pki_dir();
@@ -152,8 +153,11 @@ pub fn connector_client(settings: &Settings) -> Result<reqwest::Client, Publishe
             ));
         }
     };
-    let config = crate::tls::config::client_config(&ca, Some(&cert), Some(&key))
+    let mut config = crate::tls::config::client_config(&ca, Some(&cert), Some(&key))
         .map_err(|e| PublisherError::Tls(e.to_string()))?;
+    if !p.http2 {
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    }
     reqwest::Client::builder()
         .tls_backend_preconfigured(config)
         .timeout(Duration::from_millis(p.request_timeout_ms))

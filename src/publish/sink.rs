@@ -261,6 +261,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<SinkState>
     let line = serde_json::json!({
         "received_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "idempotency_key": key,
+        "http_version": format!("{:?}", req.version()),
         "kid": verified.kid,
         "event": event,
         "jws": jws,

@@ -464,6 +464,40 @@ async fn a_connector_down_then_back_gets_the_whole_backlog_in_order() {
     app.stop().await;
 }
 
+/// `publish.http2` decides how the publisher talks to the connector: HTTP/1.1 by default (a
+/// kept-alive pool the connector serves on all its workers), HTTP/2 when set; both deliver
+/// every event once, signed and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_connector_gets_http_1_1_by_default_and_http_2_when_asked() {
+    for (http2, version) in [(false, "HTTP/1.1"), (true, "HTTP/2.0")] {
+        let port = common::free_port();
+        let mut overrides = publish_overrides(port);
+        overrides["publish"]["http2"] = json!(http2);
+        let app = TestApp::start_with_overrides(overrides).await;
+        let sink_dir = tempfile::tempdir().unwrap();
+        let sink = TestSink::start(
+            &app.pki(),
+            &app.url("/.well-known/jwks.json"),
+            port,
+            &sink_dir.path().join("events.jsonl"),
+        );
+        push_companies(&app, 300, 12).await;
+        let events = feed(&app).await.len();
+        assert!(events >= 12, "{events} events");
+        wait_for("every event at the sink", Duration::from_secs(30), || {
+            sink.lines().len() >= events
+        })
+        .await;
+        let lines = sink.lines();
+        assert_eq!(check_sink(&lines, &jwks(&app).await).len(), events);
+        for l in &lines {
+            assert_eq!(l["http_version"], version, "publish.http2 = {http2}: {l}");
+        }
+        sink.stop().await;
+        app.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dead_letters_block_their_subject_until_an_operator_retries() {
     // A connector that refuses everything (404: the path is wrong) → dead at once.
