@@ -43,6 +43,16 @@ struct TestSink {
 }
 
 impl TestSink {
+    /// A sink on `port` trusting `app`'s PKI and JWKS, appending to `events.jsonl` in `dir`.
+    fn for_app(app: &TestApp, port: u16, dir: &Path) -> Self {
+        Self::start(
+            &app.pki(),
+            &app.url("/.well-known/jwks.json"),
+            port,
+            &dir.join("events.jsonl"),
+        )
+    }
+
     #[expect(clippy::unwrap_used, reason = "test helper")]
     fn start(pki: &Path, jwks_url: &str, port: u16, out: &Path) -> TestSink {
         let args = penex::publish::sink::SinkArgs {
@@ -201,12 +211,7 @@ async fn events_are_written_signed_masked_and_delivered_to_the_sink() {
     let port = common::free_port();
     let app = TestApp::start_with_overrides(publish_overrides(port)).await;
     let sink_dir = tempfile::tempdir().unwrap();
-    let sink = TestSink::start(
-        &app.pki(),
-        &app.url("/.well-known/jwks.json"),
-        port,
-        &sink_dir.path().join("events.jsonl"),
-    );
+    let sink = TestSink::for_app(&app, port, sink_dir.path());
     let lead = app.client(Who::Lead(penex::domain::party::Party::Shanghai));
 
     push_companies(&app, 1, 3).await;
@@ -312,12 +317,7 @@ async fn the_sink_refuses_wrong_clients_tampering_and_reused_keys() {
     assert_eq!(events.len(), 2);
     let port = common::free_port();
     let sink_dir = tempfile::tempdir().unwrap();
-    let sink = TestSink::start(
-        &app.pki(),
-        &app.url("/.well-known/jwks.json"),
-        port,
-        &sink_dir.path().join("events.jsonl"),
-    );
+    let sink = TestSink::for_app(&app, port, sink_dir.path());
     let url = format!("https://localhost:{port}/events");
     let post = |c: &reqwest::Client, key: &str, body: &str| {
         c.post(&url)
@@ -446,12 +446,7 @@ async fn a_connector_down_then_back_gets_the_whole_backlog_in_order() {
 
     // Back: the backlog drains, nothing lost, each subject in order.
     let sink_dir = tempfile::tempdir().unwrap();
-    let sink = TestSink::start(
-        &app.pki(),
-        &app.url("/.well-known/jwks.json"),
-        port,
-        &sink_dir.path().join("events.jsonl"),
-    );
+    let sink = TestSink::for_app(&app, port, sink_dir.path());
     wait_for("the backlog at the sink", Duration::from_secs(60), || {
         sink.lines().len() >= 35
     })
@@ -475,12 +470,7 @@ async fn the_connector_gets_http_1_1_by_default_and_http_2_when_asked() {
         overrides["publish"]["http2"] = json!(http2);
         let app = TestApp::start_with_overrides(overrides).await;
         let sink_dir = tempfile::tempdir().unwrap();
-        let sink = TestSink::start(
-            &app.pki(),
-            &app.url("/.well-known/jwks.json"),
-            port,
-            &sink_dir.path().join("events.jsonl"),
-        );
+        let sink = TestSink::for_app(&app, port, sink_dir.path());
         push_companies(&app, 300, 12).await;
         let events = feed(&app).await.len();
         assert!(events >= 12, "{events} events");
@@ -735,12 +725,7 @@ async fn three_instances_deliver_each_event_with_one_body() {
         others.push(TestApp::start_with(dir, TestDb::shared(&first.db.url), settings).await);
     }
     let sink_dir = tempfile::tempdir().unwrap();
-    let sink = TestSink::start(
-        &first.pki(),
-        &first.url("/.well-known/jwks.json"),
-        port,
-        &sink_dir.path().join("events.jsonl"),
-    );
+    let sink = TestSink::for_app(&first, port, sink_dir.path());
     // Writes arrive through all three instances.
     for (i, app) in std::iter::once(&first).chain(others.iter()).enumerate() {
         let base = 1000 + u32::try_from(i).unwrap() * 100;
