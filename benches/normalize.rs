@@ -195,7 +195,7 @@ fn bench_sign_event(c: &mut Criterion) {
             sign_compact(
                 &signer,
                 black_box(payload.as_bytes()),
-                Some("penex-event+jws"),
+                Some(penex::service::events::JWS_TYP),
             )
         })
     });

@@ -31,8 +31,14 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// A name (with its keys) was written for `subject_id`.
-    pub fn name(&mut self, subject_id: &str, keys: &NameKeys) {
+    /// A name (with its keys) was written for `subject_id`, a subject of `kind`. A name of a
+    /// kind never linked by name (a person's: [`crate::dedup::subject::may_link_by_name`])
+    /// changes no link and is left out, so that a common name (张伟) takes no lock every push
+    /// in the region would wait on.
+    pub fn name(&mut self, subject_id: &str, kind: SubjectKind, keys: &NameKeys) {
+        if !crate::dedup::subject::may_link_by_name(kind, kind) {
+            return;
+        }
         self.subjects.insert(subject_id.to_owned());
         self.keys.insert(keys.key.clone());
         if let Some(core) = &keys.core {

@@ -49,11 +49,7 @@ pub(super) fn store_ready(
     });
     if status != ItemStatus::Duplicate {
         let subject_id = resolve_subject(bs, ready, now)?;
-        // A person's name links nothing (`dedup::subject::may_link_by_name`): leaving it out
-        // keeps a common name (张伟) from making every push in the region wait on its lock.
-        if ready.record.subject.kind != crate::domain::record::SubjectKind::NaturalPerson {
-            probe.name(&subject_id, &ready.name_keys);
-        }
+        probe.name(&subject_id, ready.record.subject.kind, &ready.name_keys);
         let record_status = existing.as_ref().map_or("active", |e| e.status.as_str());
         bs.write_record(
             ready.record_write(version, record_status, Some(subject_id), now),
